@@ -1,0 +1,50 @@
+# Two commands do all set-up on a fresh machine: `make all` and `make test`.
+PYTHON ?= python3.11
+VENV   := .venv
+BIN    := $(VENV)/bin
+INPUT  ?= samples
+OUTPUT ?= outputs
+# Extra pipeline options, e.g. ARGS="--set transcribe.batched=true"
+ARGS   ?=
+
+.DELETE_ON_ERROR:
+.PHONY: all run test bench schema models sample-audio lock clean distclean
+
+all: run
+
+# The environment: rebuilt when the dependency pins change.
+$(BIN)/.installed: pyproject.toml requirements.lock
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c requirements.lock -e '.[test]'
+	touch $@
+
+models: $(BIN)/.installed
+	$(BIN)/pipeline models prepare
+
+run: models
+	$(BIN)/pipeline run $(INPUT) --output $(OUTPUT) $(ARGS)
+
+test: $(BIN)/.installed
+	$(BIN)/python -m pytest -q
+
+schema: $(BIN)/.installed
+	$(BIN)/pipeline schema --write
+
+# Regenerate the bundled sample audio (needs the TTS packages; not part of `make all`).
+sample-audio: $(BIN)/.installed
+	$(BIN)/python -m pip install --quiet -r scripts/requirements-tts.txt
+	$(BIN)/python -m pip install --quiet --no-deps pyopenjtalk-plus==0.4.1.post10 sudachipy==0.6.11
+	$(BIN)/python scripts/make_sample_audio.py samples/source/asaradio_2024-03-12.yaml --out samples/
+
+# Re-resolve the full pin set after editing pyproject.toml.
+lock:
+	rm -rf /tmp/lock-venv && $(PYTHON) -m venv /tmp/lock-venv
+	/tmp/lock-venv/bin/pip install --quiet '.[test]'
+	/tmp/lock-venv/bin/pip freeze --exclude broadcast-pipeline > requirements.lock
+
+clean:
+	rm -rf $(OUTPUT)/.cache $(OUTPUT)/*.jsonl
+
+distclean: clean
+	rm -rf $(VENV)

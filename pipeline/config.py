@@ -1,0 +1,199 @@
+"""Options dataclasses, loaded from configs/default.yaml (the one place for defaults) plus overrides.
+
+The dataclasses carry no default values on purpose: a value lives in the YAML only, so code and config
+cannot drift apart. Tests load the real default file and override what they need.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+
+from pipeline.errors import ConfigError
+from pipeline.typed import doc, from_dict, stable_hash
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_CONFIG = PROJECT_ROOT / "configs" / "default.yaml"
+
+
+@dataclass
+class InputOptions:
+    audio_extensions: list[str] = doc("file suffixes decoded as audio (video containers: their audio track)")
+    text_extensions: list[str] = doc("file suffixes read as transcripts (.txt with speaker prefixes, .srt, .vtt)")
+    shows_dir: str = doc("folder of show profiles (*.yaml)")
+
+
+@dataclass
+class IngestOptions:
+    sample_rate: int = doc("decode rate in Hz for ASR and diarization")
+    max_duration_s: float = doc("longest accepted input")
+    truncation_tolerance: float = doc("decoded/declared duration below this flags a truncated file")
+    corrupt_below: float = doc("with damaged packets, decoded/declared duration below this is an error")
+
+
+@dataclass
+class TranscribeOptions:
+    model: str = doc("'base' (bundled), a CTranslate2 model directory, or a hub name")
+    device: str = doc("cpu, cuda or auto")
+    compute_type: str = doc("CTranslate2 compute type, e.g. int8, float16")
+    cpu_threads: int = doc("threads for CPU inference")
+    language: str | None = doc("ISO code, or null to detect")
+    task: Literal["transcribe", "translate"] = doc("Whisper task")
+    beam_size: int = doc("beam width")
+    batched: bool = doc("use BatchedInferencePipeline")
+    batch_size: int = doc("batch size when batched")
+    vad_filter: bool = doc("skip non-speech with Silero VAD")
+    vad_min_silence_ms: int = doc("VAD: silence that splits speech chunks")
+    word_timestamps: bool = doc("per-word timing")
+    condition_on_previous_text: bool = doc("feed the previous window's text as prompt")
+    repetition_penalty: float = doc("penalty for repeated tokens (>1 discourages loops)")
+    no_repeat_ngram_size: int = doc("forbid repeating n-grams of this size (0 = off)")
+    compression_ratio_threshold: float = doc("gzip ratio above which a window is retried hotter")
+    log_prob_threshold: float = doc("average log-prob below which a window is retried hotter")
+    no_speech_threshold: float = doc("no-speech probability above which a silent window is dropped")
+    temperature: list[float] = doc("fallback temperatures")
+    vocabulary_as: Literal["hotwords", "initial_prompt", "both", "none"] = doc("how show vocabulary is used")
+
+
+@dataclass
+class ModelsOptions:
+    cache_dir: str = doc("where the bundled model is assembled and hub downloads kept")
+
+
+@dataclass
+class OutputOptions:
+    include_words: bool = doc("keep per-word timings in episode records")
+
+
+@dataclass
+class RunnerOptions:
+    cache_dir: str | None = doc("stage cache folder; null = <output>/.cache")
+
+
+@dataclass
+class Config:
+    """All options of one run."""
+
+    input: InputOptions
+    ingest: IngestOptions
+    transcribe: TranscribeOptions
+    models: ModelsOptions
+    output: OutputOptions
+    runner: RunnerOptions
+
+    def section_hash(self, name: str) -> str:
+        return stable_hash(getattr(self, name))
+
+    def hash(self) -> str:
+        return stable_hash(self)
+
+
+@dataclass
+class Host:
+    name: str
+    aliases: list[str]
+
+
+@dataclass
+class ShowProfile:
+    """What a show profile (configs/shows/*.yaml) says about a programme."""
+
+    key: str
+    name: str
+    station: str | None
+    file_prefixes: list[str]
+    language: str | None
+    hosts: list[Host]
+    vocabulary: list[str]
+
+
+def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    out = copy.deepcopy(base)
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as e:
+        raise ConfigError(f"config file not found: {path}") from e
+    except yaml.YAMLError as e:
+        raise ConfigError(f"{path}: not valid YAML: {e}") from e
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a mapping at the top level")
+    return data
+
+
+def parse_override(text: str) -> dict[str, Any]:
+    """'transcribe.beam_size=1' -> {'transcribe': {'beam_size': 1}} (the value is read as YAML)."""
+    if "=" not in text:
+        raise ConfigError(f"override {text!r} must look like section.key=value")
+    dotted, raw = text.split("=", 1)
+    keys = [k for k in dotted.strip().split(".") if k]
+    if not keys:
+        raise ConfigError(f"override {text!r} names no key")
+    node: Any = yaml.safe_load(raw) if raw.strip() else None
+    for key in reversed(keys):
+        node = {key: node}
+    return node
+
+
+def load_config(
+    path: Path | str | None = None, overrides: list[str] | tuple[str, ...] = ()
+) -> Config:
+    """Defaults, then a user config file (partial is fine), then `section.key=value` overrides."""
+    data = _read_yaml(DEFAULT_CONFIG)
+    if path is not None and Path(path).resolve() != DEFAULT_CONFIG:
+        data = _merge(data, _read_yaml(Path(path)))
+    for text in overrides:
+        data = _merge(data, parse_override(text))
+    try:
+        return from_dict(Config, data)
+    except ValueError as e:
+        raise ConfigError(f"invalid configuration: {e}") from e
+
+
+def resolve_path(text: str) -> Path:
+    """Config paths: ~ expanded; relative ones are taken from the project root, not the caller's cwd."""
+    p = Path(text).expanduser()
+    return p if p.is_absolute() else PROJECT_ROOT / p
+
+
+def load_profiles(shows_dir: Path) -> list[ShowProfile]:
+    profiles = []
+    for path in sorted(shows_dir.glob("*.yaml")):
+        data = _read_yaml(path)
+        data = {
+            "key": path.stem,
+            "station": None,
+            "file_prefixes": [path.stem],
+            "language": None,
+            "hosts": [],
+            "vocabulary": [],
+            **data,
+        }
+        try:
+            profiles.append(from_dict(ShowProfile, data, where=str(path)))
+        except ValueError as e:
+            raise ConfigError(f"invalid show profile: {e}") from e
+    return profiles
+
+
+def match_profile(file_stem: str, profiles: list[ShowProfile]) -> ShowProfile | None:
+    """The profile whose longest file prefix starts the file name (case-insensitive)."""
+    stem = file_stem.lower()
+    best: tuple[int, ShowProfile] | None = None
+    for profile in profiles:
+        for prefix in profile.file_prefixes:
+            if stem.startswith(prefix.lower()) and (best is None or len(prefix) > best[0]):
+                best = (len(prefix), profile)
+    return best[1] if best else None

@@ -1,0 +1,17 @@
+"""Errors the library raises on purpose. The CLI turns them into one-line messages and exit codes."""
+
+
+class PipelineError(Exception):
+    """Base class: an expected failure with a message meant for the user."""
+
+
+class ConfigError(PipelineError):
+    """A configuration file or override is invalid."""
+
+
+class InputFileError(PipelineError):
+    """One input file cannot be processed (empty, corrupt, not audio). The batch goes on."""
+
+
+class ModelUnavailableError(PipelineError):
+    """A model cannot be found or loaded; says which alternatives exist."""
