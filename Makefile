@@ -28,6 +28,10 @@ run: models
 test: $(BIN)/.installed
 	$(BIN)/python -m pytest -q
 
+# Benchmarks (not part of `make test`); figures go to bench/RESULTS.md by hand, with the machine and date.
+bench: $(BIN)/.installed
+	$(BIN)/python bench/dedup_index.py --sizes 125 250 500 1000
+
 schema: $(BIN)/.installed
 	$(BIN)/pipeline schema --write
 

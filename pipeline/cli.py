@@ -98,8 +98,10 @@ def run(inputs: tuple[Path, ...], output_dir: Path, shard_text: str | None, prog
     except PipelineError as e:
         raise click.ClickException(str(e)) from e
     failed = 0
+    results = []
     with tqdm(total=len(files), unit="file", desc="batch", disable=not show_progress) as bar:
         for result in runner.run(files):
+            results.append(result)
             bar.update(1)
             e = result.episode
             cached = [r.stage for r in e.provenance.stages if r.cached]
@@ -111,6 +113,10 @@ def run(inputs: tuple[Path, ...], output_dir: Path, shard_text: str | None, prog
             else:
                 failed += 1
                 tqdm.write(f"FAIL  {e.source.path}: {e.error.stage}: {e.error.message}", file=sys.stderr)
+    for result in results:  # the batch stages ran once the loop above was done
+        if (d := result.episode.dedup) and d.removals:
+            kinds = ", ".join(f"{k} {v}" for k, v in d.removed_chars.items())
+            click.echo(f"dedup {result.episode.source.path}: removed {d.removed_share:.0%} of the text ({kinds} chars)")
     click.echo(f"{len(files) - failed} ok, {failed} failed -> {output_dir / 'episodes.jsonl'}")
     if failed:
         sys.exit(1)

@@ -60,6 +60,29 @@ class TranscribeOptions:
 
 
 @dataclass
+class DedupOptions:
+    enabled: bool = doc("run the dedup stage")
+    fillers: list[str] = doc("fillers dropped before comparing text (えー, あの...)")
+    loop_min_repeats: int = doc("a sentence or phrase repeated this many times in a row is a loop")
+    loop_min_chars: int = doc("... if the repeats cover at least this many characters")
+    loop_max_unit_chars: int = doc("longest repeated piece searched for inside one sentence")
+    repeat_min_chars: int = doc("shorter sentences are removed only as part of a repeated passage")
+    near_min_chars: int = doc("shortest sentence compared for near-duplicates")
+    near_duplicate_ratio: float = doc("rapidfuzz ratio (0-100) above which sentences are near-duplicates")
+    boilerplate_patterns: list[str] = doc("regular expressions for boilerplate lines")
+    credit_keys: dict[str, str] = doc("credit line key -> ProgrammeCredits field")
+    credits_line_max_chars: int = doc("longest bare list of names taken as a credits line")
+    cross_episode: bool = doc("look for passages repeated across the batch")
+    cross_use_readings: bool = doc("compare katakana readings (SudachiPy), not characters, across episodes")
+    cross_window_chars: int = doc("window length (normalised characters) for cross-episode matching")
+    cross_stride_chars: int = doc("step between windows")
+    cross_shingle_chars: int = doc("character n-gram size for MinHash")
+    cross_num_perm: int = doc("MinHash permutations")
+    cross_threshold: float = doc("Jaccard similarity of two windows to count as the same")
+    cross_min_passage_chars: int = doc("shortest repeated passage removed across episodes")
+
+
+@dataclass
 class ModelsOptions:
     cache_dir: str = doc("where the bundled model is assembled and hub downloads kept")
 
@@ -81,6 +104,7 @@ class Config:
     input: InputOptions
     ingest: IngestOptions
     transcribe: TranscribeOptions
+    dedup: DedupOptions
     models: ModelsOptions
     output: OutputOptions
     runner: RunnerOptions

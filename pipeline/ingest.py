@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import re
 from pathlib import Path
 from typing import Any
@@ -18,14 +17,6 @@ from pipeline.records import (
 from pipeline.showinfo import date_from_filename, date_from_text
 from pipeline.stage import Job, Stage
 from pipeline.textin import read_transcript
-
-
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def episode_id(path: Path) -> str:
@@ -57,6 +48,7 @@ def blank_episode(path: Path, sha256: str, kind: str, config_hash: str) -> Episo
         duration=None,
         text="",
         segments=[],
+        dedup=None,
         notes=[],
         error=None,
         provenance=Provenance(pipeline_version=__version__, config_hash=config_hash, models={}, stages=[]),

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pipeline.errors import ModelUnavailableError
+from pipeline.fileio import sha256_file
 
 BUNDLED_NAME = "base"
 BUNDLED_SIZE = 145_217_532
@@ -41,14 +42,6 @@ def _package_data(package: str) -> Path:
             "reinstall the project (make all) or name another model"
         )
     return Path(spec.origin).parent / "data"
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def bundled_dir(cache_dir: Path) -> Path:
@@ -95,7 +88,7 @@ def _local_identity(path: Path) -> str:
     # Hashing a 3 GB model on every run is too slow; size + config hash changes whenever the weights do.
     model_bin = path / "model.bin"
     config = path / "config.json"
-    config_hash = _sha256(config)[:12] if config.is_file() else "noconfig"
+    config_hash = sha256_file(config)[:12] if config.is_file() else "noconfig"
     return f"local:{path.name}:{model_bin.stat().st_size}:{config_hash}"
 
 

@@ -107,6 +107,58 @@ class ErrorInfo:
 
 
 @dataclass
+class DupRef:
+    """Where the kept copy of a removed passage is."""
+
+    episode_id: str = doc("episode holding the kept copy (this one, or an earlier airing in the batch)")
+    segment: int = doc("id of the segment where the kept copy starts")
+    span: list[int] = doc("[start, end) character offsets in that episode's pre-dedup text")
+    time: list[float] | None = doc("[start, end] seconds of the kept copy, for audio")
+
+
+@dataclass
+class Removal:
+    """One piece of text the dedup stage took out of the transcript."""
+
+    kind: Literal["loop", "repeat", "boilerplate", "cross_episode"] = doc(
+        "loop: ASR repetition loop; repeat: passage repeated in this transcript; boilerplate: page or broadcast "
+        "furniture; cross_episode: repeats a passage of another episode in the batch"
+    )
+    reason: str = doc("why, for a person")
+    text: str = doc("the removed text")
+    segment: int = doc("id of the segment it was removed from")
+    span: list[int] = doc("[start, end) character offsets in this episode's pre-dedup text")
+    time: list[float] | None = doc("[start, end] seconds, for audio")
+    dup_of: DupRef | None = doc("the kept copy, when the removed text duplicates one")
+    similarity: float | None = doc("0-1 similarity to the kept copy (1 = same after normalising)")
+
+
+@dataclass
+class ProgrammeCredits:
+    """Programme facts read from boilerplate before it was removed (page footers, credit lines)."""
+
+    show_name: str | None = doc("番組名")
+    air_time: str | None = doc("放送日時, as printed")
+    personalities: list[str] = doc("パーソナリティ")
+    website: str | None = doc("番組Webサイト")
+    listen_until: str | None = doc("聴取期限 (catch-up availability), as printed")
+    credits: list[str] = doc("names on the page's credits line")
+
+
+@dataclass
+class DedupReport:
+    """What deduplication removed, and why; nothing is removed without an entry here."""
+
+    original_chars: int = doc("characters of segment text before dedup")
+    kept_chars: int = doc("characters of segment text after dedup")
+    removed_chars: dict[str, int] = doc("removed characters by kind")
+    removed_share: float = doc("removed / original characters")
+    duplicate_share: float = doc("characters removed as copies of other text (dup_of set) / original characters")
+    removals: list[Removal] = doc("every removal, in transcript order")
+    credits: ProgrammeCredits = doc("programme facts kept from removed boilerplate")
+
+
+@dataclass
 class Episode:
     """One input file's record: the unit that flows through the stages and is written as one JSONL line."""
 
@@ -117,8 +169,9 @@ class Episode:
     show: Show = doc("programme metadata")
     transcription: Transcription | None = doc("how the text was obtained")
     duration: float | None = doc("seconds of decoded audio, or null for text")
-    text: str = doc("full transcript, one segment per line")
-    segments: list[Segment] = doc("transcript segments in order")
+    text: str = doc("full transcript after deduplication, one segment per line")
+    segments: list[Segment] = doc("transcript segments in order, after deduplication (ids keep their pre-dedup value)")
+    dedup: DedupReport | None = doc("what deduplication removed (null when it did not run)")
     notes: list[str] = doc("quality notes (e.g. no speech found, truncated file)")
     error: ErrorInfo | None = doc("set when status is error")
     provenance: Provenance = doc("versions, config and model identities")

@@ -17,10 +17,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pipeline.config import Config, ShowProfile, load_profiles, match_profile, resolve_path
+from pipeline.dedup import DedupStage
 from pipeline.emit import write_episodes
 from pipeline.errors import PipelineError
-from pipeline.fileio import atomic_write_json, remove_stale_temp_files
-from pipeline.ingest import IngestStage, blank_episode, input_kind, sha256_file
+from pipeline.fileio import atomic_write_json, remove_stale_temp_files, sha256_file
+from pipeline.ingest import IngestStage, blank_episode, input_kind
 from pipeline.records import SCHEMA_VERSION, Episode, ErrorInfo, StageRun
 from pipeline.stage import Job, ModelStore, Stage
 from pipeline.transcribe import TranscribeStage
@@ -101,9 +102,10 @@ class Runner:
             IngestStage(config.input, config.ingest),
             TranscribeStage(config.transcribe, resolve_path(config.models.cache_dir)),
         ]
+        self.dedup = DedupStage(config.dedup)
 
     def run(self, files: list[Path]) -> Iterator[FileResult]:
-        """Process files one by one (yielding as each finishes), then write the batch's JSONL atomically."""
+        """Process files one by one (yielding as each finishes), then the batch stages, then write the JSONL."""
         for folder in (self.output_dir, self.cache.folder):
             if removed := remove_stale_temp_files(folder):
                 log.info("removed %d temp file(s) left by an interrupted run in %s", removed, folder)
@@ -112,7 +114,27 @@ class Runner:
             result = self.process(path)
             episodes.append(result.episode)
             yield result
+        self.run_batch_stages([e for e in episodes if e.status == "ok"])
         write_episodes(self.output_dir, episodes, self.config.output)
+
+    def run_batch_stages(self, episodes: list[Episode]) -> None:
+        """Stages that need the whole batch (cross-episode dedup). Cheap, so recomputed on every run."""
+        started = time.perf_counter()
+        try:
+            self.dedup(episodes)
+        except Exception as e:  # a bug here must not cost the batch its records: keep them as transcribed
+            log.error("dedup failed, transcripts left as they are: %s: %s", type(e).__name__, e)
+            log.debug("%s", traceback.format_exc())
+            for episode in episodes:
+                episode.notes.append(f"dedup failed ({type(e).__name__}: {e}); transcript not deduplicated")
+        seconds = round(time.perf_counter() - started, 3)
+        config_hash = self.config.section_hash("dedup")
+        batch_key = stable_hash([config_hash, *(e.provenance.stages[-1].cache_key for e in episodes)], length=24)
+        for e in episodes:
+            e.provenance.stages.append(StageRun(
+                stage=self.dedup.name, version=self.dedup.version, config_hash=config_hash,
+                cache_key=batch_key, cached=False, seconds=seconds,
+            ))  # fmt: skip
 
     def process(self, path: Path) -> FileResult:
         started = time.perf_counter()

@@ -84,7 +84,9 @@ def test_second_run_is_cached_and_output_options_do_not_rerun_asr(tmp_path, shor
     write_wav(inbox / "clip.wav", short_clip)
     out = tmp_path / "out"
     first, _ = run_batch(inbox, out)
-    assert [r.cached for r in first["clip.wav"].provenance.stages] == [False, False]
+    assert [(r.stage, r.cached) for r in first["clip.wav"].provenance.stages] == [
+        ("ingest", False), ("transcribe", False), ("dedup", False),
+    ]  # fmt: skip
 
     second, _ = run_batch(inbox, out, ["output.include_words=false"])
     runs = {r.stage: r for r in second["clip.wav"].provenance.stages}
@@ -145,3 +147,19 @@ def test_kill_9_mid_run_then_rerun_completes_with_no_partial_files(tmp_path, sam
     assert [r["status"] for r in records] == ["ok", "ok", "ok"]
     assert records[0]["provenance"]["stages"][1]["cached"] is True  # the file finished before the kill
     _no_partial_files(out)
+
+
+def test_a_failing_batch_stage_keeps_every_record(tmp_path, monkeypatch):
+    from pipeline.dedup import DedupStage
+
+    def broken(self, episodes):
+        raise RuntimeError("simulated bug")
+
+    monkeypatch.setattr(DedupStage, "__call__", broken)
+    inbox = tmp_path / "in"
+    inbox.mkdir()
+    (inbox / "a.txt").write_text("佐藤:おはようございます。\n", encoding="utf-8")
+    episodes, _ = run_batch(inbox, tmp_path / "out")
+    assert episodes["a.txt"].status == "ok"
+    assert "dedup failed (RuntimeError: simulated bug)" in episodes["a.txt"].notes[0]
+    assert len(read_jsonl(tmp_path / "out" / EPISODES_FILE)) == 1
