@@ -45,7 +45,8 @@ sample-audio: $(BIN)/.installed
 lock:
 	rm -rf /tmp/lock-venv && $(PYTHON) -m venv /tmp/lock-venv
 	/tmp/lock-venv/bin/pip install --quiet '.[test]'
-	/tmp/lock-venv/bin/pip freeze --exclude broadcast-pipeline > requirements.lock
+	# torch's local "+cpu" label is dropped: the pin must also resolve where only PyPI's torch 2.13.0 exists
+	/tmp/lock-venv/bin/pip freeze --exclude broadcast-pipeline | sed 's/^torch==2.13.0+cpu$$/torch==2.13.0/' > requirements.lock
 
 clean:
 	rm -rf $(OUTPUT)/.cache $(OUTPUT)/*.jsonl

@@ -123,24 +123,26 @@ def run(inputs: tuple[Path, ...], output_dir: Path, shard_text: str | None, prog
 
 
 @cli.command()
-@click.option("--write", is_flag=True, help="Write schema/episode.schema.json instead of printing.")
-@click.option("--check", is_flag=True, help="Exit 1 if the committed schema differs from the code.")
-def schema(write: bool, check: bool) -> None:
-    """Print the JSON Schema of episode records (generated from pipeline/records.py)."""
-    from pipeline.emit import SCHEMA_PATH, schema_text
+@click.option("--write", is_flag=True, help="Write the schema files under schema/ instead of printing.")
+@click.option("--check", is_flag=True, help="Exit 1 if a committed schema differs from the code.")
+@click.option("--turn", is_flag=True, help="The per-turn search record (turns.jsonl) instead of the episode record.")
+def schema(write: bool, check: bool, turn: bool) -> None:
+    """Print the JSON Schema of episode records (or, with --turn, turn records); generated from pipeline/records.py."""
+    from pipeline.emit import SCHEMA_PATH, TURN_SCHEMA_PATH, schema_texts
     from pipeline.fileio import atomic_write_bytes
 
-    text = schema_text()
+    texts = schema_texts()
     if check:
-        current = SCHEMA_PATH.read_text(encoding="utf-8") if SCHEMA_PATH.is_file() else ""
-        if current != text:
-            raise click.ClickException(f"{SCHEMA_PATH} is out of date: run `pipeline schema --write`")
-        click.echo(f"{SCHEMA_PATH} is up to date")
+        stale = [p for p, text in texts.items() if not p.is_file() or p.read_text(encoding="utf-8") != text]
+        if stale:
+            raise click.ClickException(f"{', '.join(map(str, stale))} out of date: run `pipeline schema --write`")
+        click.echo("schema files are up to date")
     elif write:
-        atomic_write_bytes(SCHEMA_PATH, text.encode("utf-8"))
-        click.echo(f"wrote {SCHEMA_PATH}")
+        for path, text in texts.items():
+            atomic_write_bytes(path, text.encode("utf-8"))
+            click.echo(f"wrote {path}")
     else:
-        click.echo(text, nl=False)
+        click.echo(texts[TURN_SCHEMA_PATH if turn else SCHEMA_PATH], nl=False)
 
 
 @cli.command("config")
@@ -185,6 +187,40 @@ def models_prepare(name: str | None, config: Config) -> None:
     except PipelineError as e:
         raise click.ClickException(str(e)) from e
     click.echo(f"{resolved.identity} -> {resolved.path}")
+
+
+@cli.command()
+@click.option("--show", "show_key", required=True, help="Show profile key (configs/shows/<KEY>.yaml).")
+@click.option("--name", required=True, help="The host's full name, as it should appear in records.")
+@click.argument("clip", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@config_options
+def enrol(show_key: str, name: str, clip: Path, config: Config) -> None:
+    """Store a host's voiceprint from CLIP (about 10 s of their voice alone) for the show SHOW.
+
+    Diarized speakers whose voice matches it (diarize.enrol_threshold) are named NAME in that show's records.
+    """
+    from pipeline.audio import decode
+    from pipeline.diarize import Diarizer
+    from pipeline.diarize_stage import embedding_model_identity
+    from pipeline.fileio import sha256_file
+    from pipeline.voices import Voiceprint, save
+
+    shows_dir = resolve_path(config.input.shows_dir)
+    if not (shows_dir / f"{show_key}.yaml").is_file():
+        raise click.UsageError(f"no show profile {shows_dir / (show_key + '.yaml')}")
+    try:
+        audio = decode(clip, config.ingest.sample_rate, config.ingest.truncation_tolerance, config.ingest.corrupt_below)
+    except PipelineError as e:
+        raise click.ClickException(f"{clip}: {e}") from e
+    try:
+        embedding = Diarizer(config.diarize).voiceprint(audio.samples, audio.sample_rate)
+    except ValueError as e:  # no speech in the clip
+        raise click.ClickException(f"{clip}: {e}") from e
+    path = save(shows_dir, show_key, Voiceprint(
+        name=name, model=embedding_model_identity(), clip_sha256=sha256_file(clip),
+        clip_seconds=round(audio.duration, 2), embedding=[round(float(x), 6) for x in embedding],
+    ))  # fmt: skip
+    click.echo(f"enrolled {name} for {show_key} from {audio.duration:.1f} s of audio -> {path}")
 
 
 def main() -> None:

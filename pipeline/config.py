@@ -83,6 +83,39 @@ class DedupOptions:
 
 
 @dataclass
+class DiarizeOptions:
+    enabled: bool = doc("diarize audio (text transcripts take speakers from their prefixes)")
+    min_speakers: int = doc("fewest speakers to find (a show profile may override)")
+    max_speakers: int = doc("most speakers to find (a show profile may override)")
+    window_s: float = doc("embedding window length in seconds")
+    hop_s: float = doc("step between embedding windows in seconds")
+    min_window_s: float = doc("speech regions shorter than this get no embedding; voting labels them from neighbours")
+    vad_threshold: float = doc("Silero VAD speech probability above which a 32 ms chunk is speech")
+    vad_min_speech_s: float = doc("VAD: shorter bursts of speech are dropped")
+    vad_min_silence_s: float = doc("VAD: silence that ends a speech region (short, so regions split at turns)")
+    vad_pad_s: float = doc("VAD: padding added to each side of a speech region")
+    cluster_min_s: float = doc("windows at least this long are clustered; shorter ones only vote")
+    affinity_keep: float = doc("share of nearest neighbours each window keeps in the clustering affinity")
+    merge_threshold: float = doc("clusters whose centroids are more alike (cosine) than this are one speaker")
+    min_speaker_s: float = doc("a voice found in less speech than this (seconds) is not taken for a speaker")
+    split_margin: float = doc("a cluster splits only if each half's windows are this much closer to each other")
+    max_cluster_windows: int = doc("longer recordings cluster an even subsample of this many windows")
+    vote_temperature: float = doc("softmax temperature turning a window's centroid similarities into votes")
+    frame_s: float = doc("resolution of the per-frame speaker vote in seconds")
+    min_turn_s: float = doc("a speaker run shorter than this inside continuous speech joins its neighbour")
+    fill_gap_s: float = doc("same-speaker segments separated by less silence than this are joined")
+    cpu_threads: int = doc("torch threads for the embedding model")
+    enrol_threshold: float = doc("cosine similarity to an enrolled voiceprint that names a speaker")
+
+
+@dataclass
+class SpeakersOptions:
+    heading_pattern: str = doc("regular expression of section headings in text transcripts (not speech)")
+    honorifics: list[str] = doc("suffixes stripped from names (さん, 氏, ...)")
+    introduction_pattern: str = doc("regular expression whose group 1 is a name introduced in the text")
+
+
+@dataclass
 class ModelsOptions:
     cache_dir: str = doc("where the bundled model is assembled and hub downloads kept")
 
@@ -105,6 +138,8 @@ class Config:
     ingest: IngestOptions
     transcribe: TranscribeOptions
     dedup: DedupOptions
+    diarize: DiarizeOptions
+    speakers: SpeakersOptions
     models: ModelsOptions
     output: OutputOptions
     runner: RunnerOptions
@@ -133,6 +168,8 @@ class ShowProfile:
     language: str | None
     hosts: list[Host]
     vocabulary: list[str]
+    min_speakers: int | None
+    max_speakers: int | None
 
 
 def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
@@ -203,6 +240,8 @@ def load_profiles(shows_dir: Path) -> list[ShowProfile]:
             "language": None,
             "hosts": [],
             "vocabulary": [],
+            "min_speakers": None,
+            "max_speakers": None,
             **data,
         }
         try:

@@ -8,34 +8,62 @@ from typing import Any
 
 from pipeline.config import PROJECT_ROOT, OutputOptions
 from pipeline.fileio import atomic_write_jsonl
-from pipeline.records import SCHEMA_VERSION, Episode
+from pipeline.records import SCHEMA_VERSION, Episode, TurnRecord
 from pipeline.typed import json_schema, to_dict
 
-SCHEMA_PATH = PROJECT_ROOT / "schema" / "episode.schema.json"
+SCHEMA_DIR = PROJECT_ROOT / "schema"
+SCHEMA_PATH = SCHEMA_DIR / "episode.schema.json"
+TURN_SCHEMA_PATH = SCHEMA_DIR / "turn.schema.json"
 EPISODES_FILE = "episodes.jsonl"
+TURNS_FILE = "turns.jsonl"
 
 
-def episode_schema() -> dict[str, Any]:
-    schema = json_schema(
-        Episode, title=f"Episode record v{SCHEMA_VERSION}", schema_id="broadcast-pipeline/episode.schema.json"
-    )
+def _schema(cls: type, name: str) -> dict[str, Any]:
+    schema = json_schema(cls, title=f"{name} v{SCHEMA_VERSION}", schema_id=f"broadcast-pipeline/{name}.schema.json")
     schema["properties"]["schema_version"]["const"] = SCHEMA_VERSION
     return schema
 
 
-def schema_text() -> str:
-    return json.dumps(episode_schema(), ensure_ascii=False, indent=2) + "\n"
+def episode_schema() -> dict[str, Any]:
+    return _schema(Episode, "episode")
+
+
+def turn_schema() -> dict[str, Any]:
+    return _schema(TurnRecord, "turn")
+
+
+def schema_texts() -> dict[Path, str]:
+    """Each committed schema file and the text the code generates for it."""
+    return {
+        path: json.dumps(schema, ensure_ascii=False, indent=2) + "\n"
+        for path, schema in ((SCHEMA_PATH, episode_schema()), (TURN_SCHEMA_PATH, turn_schema()))
+    }
+
+
+def turn_records(episode: Episode) -> list[TurnRecord]:
+    """Flat per-turn documents for search indexing, each carrying its speaker and programme."""
+    speakers = {s.id: s for s in episode.speakers}
+    return [
+        TurnRecord(
+            schema_version=SCHEMA_VERSION, id=f"{episode.episode_id}#{t.id}", episode_id=episode.episode_id,
+            turn=t.id, speaker=t.speaker, speaker_name=speakers[t.speaker].name if t.speaker in speakers else None,
+            speaker_role=speakers[t.speaker].role if t.speaker in speakers else None, start=t.start, end=t.end,
+            text=t.text, section=t.section, show=episode.show.name, station=episode.show.station,
+            air_date=episode.show.air_date, source=episode.source.name,
+        )  # fmt: skip
+        for t in episode.turns
+    ]
 
 
 def episode_record(episode: Episode, options: OutputOptions) -> dict[str, Any]:
     record = to_dict(episode)
     if not options.include_words:
-        for segment in record["segments"]:
-            segment["words"] = []
+        for part in (*record["segments"], *record["turns"]):
+            part["words"] = []
     return record
 
 
-def write_episodes(output_dir: Path, episodes: list[Episode], options: OutputOptions) -> Path:
-    path = output_dir / EPISODES_FILE
-    atomic_write_jsonl(path, (episode_record(e, options) for e in episodes))
-    return path
+def write_outputs(output_dir: Path, episodes: list[Episode], options: OutputOptions) -> None:
+    """episodes.jsonl (one line per input) and turns.jsonl (one line per turn of the episodes that worked)."""
+    atomic_write_jsonl(output_dir / EPISODES_FILE, (episode_record(e, options) for e in episodes))
+    atomic_write_jsonl(output_dir / TURNS_FILE, (to_dict(r) for e in episodes for r in turn_records(e)))

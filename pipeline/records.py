@@ -159,6 +159,65 @@ class DedupReport:
 
 
 @dataclass
+class SpeakerSpan:
+    """A stretch of audio the diarizer gave to one speaker."""
+
+    start: float = doc("seconds")
+    end: float = doc("seconds")
+    speaker: str = doc("anonymous speaker id, SPEAKER_00, SPEAKER_01, ... by first appearance")
+
+
+@dataclass
+class VoiceMatch:
+    """A diarized speaker recognised as an enrolled voice (a host's voiceprint from the show profile)."""
+
+    speaker: str = doc("anonymous speaker id")
+    name: str = doc("enrolled name")
+    similarity: float = doc("cosine similarity of the speaker's voice to the voiceprint")
+
+
+@dataclass
+class Diarization:
+    """Who spoke when, from the audio alone (before names and before dedup)."""
+
+    spans: list[SpeakerSpan] = doc("speaker spans in time order")
+    speaker_count: int = doc("number of speakers found")
+    voice_matches: list[VoiceMatch] = doc("speakers recognised by voiceprint")
+    seconds: float = doc("wall time of diarization")
+
+
+@dataclass
+class Speaker:
+    """One speaker of the episode, named where the show profile, the page or a voiceprint says who it is."""
+
+    id: str = doc("stable id within the episode: SPEAKER_00.. for audio, the source label for text, or 'narration'")
+    label: str | None = doc("the label in the source (a `名前:` prefix or a subtitle voice), if any")
+    name: str | None = doc("full name, when known")
+    named_by: Literal["voiceprint", "profile", "credits", "introduction", "label"] | None = doc(
+        "how the name was found: an enrolled voiceprint, the show profile's hosts, the page's credits, an "
+        "introduction in the text (〜さん), or the label itself"
+    )
+    role: Literal["host", "guest", "narration"] | None = doc("host: listed in the show profile")
+    talk_time: float | None = doc("seconds of speech (audio only)")
+    chars: int = doc("characters of transcript")
+    turn_count: int = doc("number of turns")
+
+
+@dataclass
+class Turn:
+    """Consecutive speech by one speaker: the unit of search records."""
+
+    id: int = doc("0-based position in the episode")
+    speaker: str = doc("Speaker.id")
+    start: float | None = doc("seconds (audio and subtitles)")
+    end: float | None = doc("seconds (audio and subtitles)")
+    text: str = doc("what was said")
+    section: str | None = doc("the page's section heading (◆...) above this turn, for text transcripts")
+    segments: list[int] = doc("ids of the segments the turn draws on")
+    words: list[Word] = doc("word timings (audio; empty when output.include_words is off)")
+
+
+@dataclass
 class Episode:
     """One input file's record: the unit that flows through the stages and is written as one JSONL line."""
 
@@ -172,6 +231,9 @@ class Episode:
     text: str = doc("full transcript after deduplication, one segment per line")
     segments: list[Segment] = doc("transcript segments in order, after deduplication (ids keep their pre-dedup value)")
     dedup: DedupReport | None = doc("what deduplication removed (null when it did not run)")
+    diarization: Diarization | None = doc("speaker spans from the audio (null for text or when off)")
+    speakers: list[Speaker] = doc("speakers in order of first turn")
+    turns: list[Turn] = doc("speaker turns of the deduplicated transcript")
     notes: list[str] = doc("quality notes (e.g. no speech found, truncated file)")
     error: ErrorInfo | None = doc("set when status is error")
     provenance: Provenance = doc("versions, config and model identities")
@@ -179,3 +241,24 @@ class Episode:
 
 def full_text(segments: list[Segment]) -> str:
     return "\n".join(s.text for s in segments)
+
+
+@dataclass
+class TurnRecord:
+    """One speaker turn as a flat search document (outputs/turns.jsonl)."""
+
+    schema_version: str = doc("version of this record layout")
+    id: str = doc("stable document id: <episode_id>#<turn id>")
+    episode_id: str = doc("the episode record this turn belongs to")
+    turn: int = doc("Turn.id within the episode")
+    speaker: str = doc("Speaker.id")
+    speaker_name: str | None = doc("full name when known, else null")
+    speaker_role: str | None = doc("host, guest or narration")
+    start: float | None = doc("seconds from the start of the episode")
+    end: float | None = doc("seconds from the start of the episode")
+    text: str = doc("what was said")
+    section: str | None = doc("section heading of a text transcript")
+    show: str | None = doc("programme name")
+    station: str | None = doc("broadcaster")
+    air_date: str | None = doc("ISO date")
+    source: str = doc("input file name")

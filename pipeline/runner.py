@@ -18,11 +18,13 @@ from pathlib import Path
 
 from pipeline.config import Config, ShowProfile, load_profiles, match_profile, resolve_path
 from pipeline.dedup import DedupStage
-from pipeline.emit import write_episodes
+from pipeline.diarize_stage import DiarizeStage
+from pipeline.emit import write_outputs
 from pipeline.errors import PipelineError
 from pipeline.fileio import atomic_write_json, remove_stale_temp_files, sha256_file
 from pipeline.ingest import IngestStage, blank_episode, input_kind
 from pipeline.records import SCHEMA_VERSION, Episode, ErrorInfo, StageRun
+from pipeline.speakers import SpeakersStage
 from pipeline.stage import Job, ModelStore, Stage
 from pipeline.transcribe import TranscribeStage
 from pipeline.typed import field_from_data, stable_hash, to_dict
@@ -101,8 +103,10 @@ class Runner:
         self.stages: list[Stage] = [
             IngestStage(config.input, config.ingest),
             TranscribeStage(config.transcribe, resolve_path(config.models.cache_dir)),
+            DiarizeStage(config.diarize, resolve_path(config.input.shows_dir)),
         ]
         self.dedup = DedupStage(config.dedup)
+        self.finishers = [SpeakersStage(config.speakers)]
 
     def run(self, files: list[Path]) -> Iterator[FileResult]:
         """Process files one by one (yielding as each finishes), then the batch stages, then write the JSONL."""
@@ -115,7 +119,10 @@ class Runner:
             episodes.append(result.episode)
             yield result
         self.run_batch_stages([e for e in episodes if e.status == "ok"])
-        write_episodes(self.output_dir, episodes, self.config.output)
+        for episode in episodes:
+            if episode.status == "ok":
+                self.finish(episode)
+        write_outputs(self.output_dir, episodes, self.config.output)
 
     def run_batch_stages(self, episodes: list[Episode]) -> None:
         """Stages that need the whole batch (cross-episode dedup). Cheap, so recomputed on every run."""
@@ -134,6 +141,22 @@ class Runner:
             e.provenance.stages.append(StageRun(
                 stage=self.dedup.name, version=self.dedup.version, config_hash=config_hash,
                 cache_key=batch_key, cached=False, seconds=seconds,
+            ))  # fmt: skip
+
+    def finish(self, episode: Episode) -> None:
+        """Per-file stages that need the batch stages' output (the deduplicated text). Model-free and cheap."""
+        profile = match_profile(Path(episode.source.path).stem, self.profiles)
+        for stage in self.finishers:
+            started = time.perf_counter()
+            try:
+                stage(episode, profile)
+            except Exception as e:  # this file fails, the batch goes on
+                log.debug("%s failed in %s:\n%s", episode.source.path, stage.name, traceback.format_exc())
+                self._failed(episode, stage.name, e)
+                return
+            episode.provenance.stages.append(StageRun(
+                stage=stage.name, version=stage.version, config_hash=self.config.section_hash(stage.name),
+                cache_key="", cached=False, seconds=round(time.perf_counter() - started, 3),
             ))  # fmt: skip
 
     def process(self, path: Path) -> FileResult:

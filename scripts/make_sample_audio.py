@@ -10,7 +10,7 @@ What it does
     voice per speaker),
     joins the turns with pauses of 0.4-0.9 s drawn from ``random.Random(seed)`` (so the
     result is deterministic), adds 1.0 s of silence at the start and the end,
-    peak-normalises, and writes:
+    optionally mixes in a music bed (below), peak-normalises, and writes:
 
     * ``<out>/<stem>.ogg``                 Ogg/Opus, mono, 24 kHz, ~32 kbit/s (PyAV + libopus,
                                             muxed with ``fflags=+bitexact`` so the bytes are
@@ -22,6 +22,14 @@ What it does
     * ``<out>/reference/<stem>.rttm``      one ``SPEAKER <stem> 1 <start> <dur> <NA> <NA> <id> <NA> <NA>``
                                             line per turn
     * ``<out>/reference/<stem>.txt``       the reference transcript, one turn per line, no names
+
+    Optional music bed: a ``music`` mapping in the script (``from_turn``, ``to_turn``: 0-based,
+    inclusive; ``level_db``: the bed's RMS relative to the RMS of those turns' speech, e.g.
+    -18; optional ``lead_s`` / ``tail_s``: seconds of music before the first and after the
+    last of those turns, default 1.0 each) lays a soft synthesised chord progression (numpy,
+    no samples or randomness: C-G-Am-F pads with a bass note, 2 s per chord, 1 s fades) under
+    that stretch. Turn times are measured on the speech alone, so the music does not move
+    them. Scripts without ``music`` give exactly the same output as before.
 
     ``<stem>`` is the YAML file name without its extension. Every file is written to a
     temporary file in the target folder first and moved into place with ``os.replace``.
@@ -64,6 +72,11 @@ PEAK = 0.89  # target peak after normalisation (about -1 dBFS)
 SILENCE_THRESHOLD = 0.01  # |sample| at or below this counts as silence when timing a turn
 BIT_RATE = 32000
 DEFAULT_SEED = 0
+# Music bed: MIDI notes of a C-G-Am-F progression (pad chord, bass note an octave below the root).
+MUSIC_CHORDS = ((60, 64, 67), (55, 59, 62), (57, 60, 64), (53, 57, 60))
+MUSIC_CHORD_S = 2.0  # seconds per chord
+MUSIC_FADE_S = 1.0  # fade in and out of the whole bed
+MUSIC_EDGE_S = 1.0  # default lead_s / tail_s
 
 
 def load_script(path: Path) -> dict:
@@ -89,6 +102,16 @@ def load_script(path: Path) -> dict:
             raise SystemExit(f"{path}: turn {i} has unknown speaker {turn.get('speaker')!r}")
         if not str(turn.get("text") or "").strip():
             raise SystemExit(f"{path}: turn {i} has no text")
+    music = script.get("music")
+    if music is not None:
+        if not isinstance(music, dict) or not {"from_turn", "to_turn", "level_db"} <= set(music):
+            raise SystemExit(f"{path}: 'music' needs from_turn, to_turn and level_db")
+        unknown = set(music) - {"from_turn", "to_turn", "level_db", "lead_s", "tail_s"}
+        if unknown:
+            raise SystemExit(f"{path}: 'music' has unknown key(s) {sorted(unknown)}")
+        first, last = music["from_turn"], music["to_turn"]
+        if not (isinstance(first, int) and isinstance(last, int) and 0 <= first <= last < len(script["turns"])):
+            raise SystemExit(f"{path}: music turns must satisfy 0 <= from_turn <= to_turn < {len(script['turns'])}")
     return script
 
 
@@ -105,6 +128,54 @@ def speech_bounds(audio: np.ndarray, threshold: float = SILENCE_THRESHOLD) -> tu
     if loud.size == 0:
         return 0, len(audio)
     return int(loud[0]), int(loud[-1]) + 1
+
+
+def _midi_hz(note: int) -> float:
+    return 440.0 * 2.0 ** ((note - 69) / 12)
+
+
+def music_bed(n: int, sr: int) -> np.ndarray:
+    """``n`` samples of a soft chord progression at unit RMS (deterministic: no random numbers).
+
+    Each chord is three sine notes with two weak overtones plus a bass note, shaped by a slow
+    attack and release so the changes are smooth, like a quiet radio bed.
+    """
+    t = np.arange(n, dtype=np.float64) / sr
+    chord_len = int(round(MUSIC_CHORD_S * sr))
+    out = np.zeros(n, dtype=np.float64)
+    for index, start in enumerate(range(0, n, chord_len)):
+        stop = min(n, start + chord_len)
+        local = t[start:stop] - t[start]
+        envelope = np.minimum(1.0, local / 0.3) * np.minimum(1.0, (MUSIC_CHORD_S - local) / 0.4)
+        chord = MUSIC_CHORDS[index % len(MUSIC_CHORDS)]
+        notes = [(_midi_hz(m), 1.0) for m in chord] + [(_midi_hz(chord[0] - 12), 0.8)]
+        for hz, gain in notes:
+            phase = 2 * np.pi * hz * t[start:stop]
+            tone = np.sin(phase) + 0.3 * np.sin(2 * phase) + 0.1 * np.sin(3 * phase)
+            out[start:stop] += gain * envelope * tone
+    rms = float(np.sqrt(np.mean(out**2))) if n else 0.0
+    return (out / rms if rms > 0 else out).astype(np.float32)
+
+
+def add_music(samples: np.ndarray, sr: int, turns: list[dict], music: dict, log=print) -> np.ndarray:
+    """Mix the bed under turns from_turn..to_turn (turn start/end in samples, as ``synthesise`` keeps them)."""
+    first, last = turns[music["from_turn"]], turns[music["to_turn"]]
+    start = max(0, first["start"] - int(round(float(music.get("lead_s", MUSIC_EDGE_S)) * sr)))
+    stop = min(len(samples), last["end"] + int(round(float(music.get("tail_s", MUSIC_EDGE_S)) * sr)))
+    spans = [samples[t["start"] : t["end"]] for t in turns[music["from_turn"] : music["to_turn"] + 1]]
+    speech = np.concatenate(spans).astype(np.float64)
+    speech_rms = float(np.sqrt(np.mean(speech**2)))
+    bed = music_bed(stop - start, sr) * np.float32(speech_rms * 10 ** (float(music["level_db"]) / 20))
+    fade = min(int(round(MUSIC_FADE_S * sr)), len(bed) // 2)
+    if fade:
+        ramp = np.linspace(0.0, 1.0, fade, dtype=np.float32)
+        bed[:fade] *= ramp
+        bed[-fade:] *= ramp[::-1]
+    out = samples.copy()
+    out[start:stop] += bed
+    log(f"  music bed {start / sr:.2f}-{stop / sr:.2f} s under turns {music['from_turn'] + 1}-{music['to_turn'] + 1}, "
+        f"{float(music['level_db']):+.1f} dB re speech")
+    return out
 
 
 def synthesise(script: dict, log=print) -> tuple[np.ndarray, int, list[dict]]:
@@ -141,6 +212,8 @@ def synthesise(script: dict, log=print) -> tuple[np.ndarray, int, list[dict]]:
         log(f"  turn {i + 1:2d} {sp['id']:<10s} {(last - first) / sr:5.2f}s  {text[:30]}")
     pieces.append(edge)
     samples = np.concatenate(pieces)
+    if script.get("music"):
+        samples = add_music(samples, sr, turns, script["music"], log)
 
     peak = float(np.max(np.abs(samples)))
     if peak > 0:

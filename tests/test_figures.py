@@ -1,0 +1,339 @@
+"""Figures: gold lists on two transcripts, then one assertion per tricky case (plain strings)."""
+
+from __future__ import annotations
+
+import ast
+import dataclasses
+import re
+
+import pytest
+import yaml
+
+from pipeline.config import PROJECT_ROOT
+from pipeline.figures import Figure, FigureExtractor
+from pipeline.typed import from_dict, json_schema, to_dict
+
+GOLD = PROJECT_ROOT / "tests" / "gold"
+TEXTS = PROJECT_ROOT / "tests" / "data" / "texts"
+SHARED_SAMPLES = PROJECT_ROOT.parent / "shared" / "samples"
+SPEAKER = re.compile(r"^[^\d:：\s][^:：\s]{0,19}[:：]")  # 名前: / 名前： (a name never starts with a digit: 6:00)
+CHECKED = ("kind", "value", "value_max", "unit", "qualifier", "basis", "iso")
+AIR = "2023-07-05"
+
+
+@pytest.fixture(scope="module")
+def extract() -> FigureExtractor:
+    return FigureExtractor()
+
+
+def one(extract: FigureExtractor, text: str, air: str | None = AIR) -> Figure:
+    """The only figure of `text`."""
+    found = extract(text, air)
+    assert len(found) == 1, [f.text for f in found]
+    return found[0]
+
+
+# --- gold lists ------------------------------------------------------------------------------------------------
+
+
+def score(extract: FigureExtractor, lines: list[str], gold: dict) -> tuple[list[str], int, int]:
+    """Run over the lines (speaker prefixes stripped); (mismatches, matched, found)."""
+    found = []
+    for number, line in enumerate(lines, 1):
+        body = SPEAKER.sub("", line)
+        found += [(number, f) for f in extract(body, gold["air_date"])]
+    unused = list(found)
+    problems = []
+    for g in gold["figures"]:
+        match = next((x for x in unused if x[0] == g["line"] and x[1].text == g["text"]), None)
+        if match is None:
+            problems.append(f"line {g['line']}: {g['text']} not found")
+            continue
+        unused.remove(match)
+        f = match[1]
+        for key in CHECKED + (("counted",) if "counted" in g else ()):
+            want, got = g.get(key), getattr(f, key)
+            if got != (pytest.approx(want) if isinstance(want, (int, float)) else want):
+                problems.append(f"line {g['line']}: {g['text']} {key}: want {want!r}, got {got!r}")
+    problems += [f"line {n}: extra figure {f.text!r} ({f.kind})" for n, f in unused]
+    return problems, len(found) - len(unused), len(found)
+
+
+def report(name: str, gold: dict, problems: list[str], matched: int, found: int) -> float:
+    precision = matched / found if found else 1.0
+    print(f"\n{name}: found {matched}/{len(gold['figures'])} gold figures, {found} figures in all, "
+          f"precision {precision:.3f}")
+    for p in problems:
+        print("  " + p)
+    return precision
+
+
+def test_article_gold(extract, article_text):
+    gold = yaml.safe_load((GOLD / "figures_onemorning_2023-07-05.yaml").read_text(encoding="utf-8"))
+    first, last = gold["lines"]
+    lines = article_text.splitlines()[first - 1:last]
+    problems, matched, found = score(extract, lines, gold)
+    precision = report("onemorning_2023-07-05", gold, problems, matched, found)
+    assert [p for p in problems if "extra figure" not in p] == []  # every gold figure, every field right
+    assert precision >= 0.95
+
+
+def test_prices_gold(extract):
+    gold = yaml.safe_load((GOLD / "figures_prices_2024-03-13.yaml").read_text(encoding="utf-8"))
+    lines = (TEXTS / "prices_2024-03-13.txt").read_text(encoding="utf-8").splitlines()
+    problems, matched, found = score(extract, lines, gold)
+    report("prices_2024-03-13", gold, problems, matched, found)
+    assert problems == []
+
+
+def test_article_path_is_the_shared_samples_folder(article_text):
+    assert (SHARED_SAMPLES / "onemorning_2023-07-05_article.txt").read_text(encoding="utf-8") == article_text
+
+
+# --- numbers ---------------------------------------------------------------------------------------------------
+
+
+def test_kanji_numeral_money(extract):
+    f = one(extract, "予算は二兆円")
+    assert (f.kind, f.value, f.unit) == ("money", 2e12, "JPY")
+
+
+def test_vague_kanji_numeral_is_an_approximate_range(extract):
+    f = one(extract, "十数件")
+    assert (f.value, f.value_max, f.unit, f.qualifier) == (11, 19, "件", "approx")
+
+
+def test_full_width_number(extract):
+    f = one(extract, "１，２９１件")
+    assert (f.text, f.value, f.unit) == ("１，２９１件", 1291, "件")
+
+
+def test_wari_is_percent(extract):
+    f = one(extract, "10割負担")
+    assert (f.kind, f.value, f.unit) == ("percent", 100, "%")
+
+
+def test_minus_word_makes_the_value_negative(extract):
+    assert one(extract, "マイナス0.6%").value == -0.6
+
+
+def test_triangle_makes_the_value_negative(extract):
+    assert one(extract, "▲1.5%").value == -1.5
+
+
+def test_percent_change_keeps_kind_and_gets_basis(extract):
+    f = one(extract, "前年同月比2.8%上昇")
+    assert (f.kind, f.value, f.basis, f.text) == ("percent", 2.8, "前年同月比", "2.8%")
+
+
+def test_exchange_rate_is_one_figure_in_yen_per_dollar(extract):
+    f = one(extract, "1ドル=150円台")
+    assert (f.kind, f.value, f.unit, f.qualifier) == ("money", 150, "JPY/USD", "approx")
+
+
+def test_numeric_range(extract):
+    f = one(extract, "10〜20件")
+    assert (f.value, f.value_max, f.unit) == (10, 20, "件")
+
+
+def test_percent_range_with_qualifier(extract):
+    f = one(extract, "10〜20%程度")
+    assert (f.kind, f.value, f.value_max, f.qualifier) == ("percent", 10, 20, "approx")
+
+
+def test_approx_keeps_the_said_value(extract):
+    f = one(extract, "約4,000品目")
+    assert (f.value, f.unit, f.qualifier) == (4000, "品目", "approx")
+
+
+def test_bare_number_with_no_counts_the_noun(extract):
+    f = one(extract, "123の自治体")
+    assert (f.value, f.unit, f.counted) == (123, "自治体", "自治体")
+
+
+def test_counter_before_zengo_is_not_ninmae(extract):
+    f = one(extract, "300人前後")
+    assert (f.value, f.unit, f.qualifier) == (300, "人", "approx")
+
+
+def test_lone_kanji_one_is_not_a_figure(extract):
+    assert extract("もう一度、一人ずつ", AIR) == []
+
+
+def test_number_in_url_is_not_a_figure(extract):
+    assert extract("https://www.example.com/link.php?id=7713", AIR) == []
+
+
+def test_hyphenated_name_is_not_a_bare_count(extract):
+    assert extract("COVID-19の影響", AIR) == []
+
+
+def test_kanji_numeral_inside_a_word_is_not_a_count(extract):
+    assert extract("六本木の百貨店と五輪", AIR) == []
+
+
+def test_kanji_numeral_count_after_kei_stays(extract):
+    assert one(extract, "計三人").value == 3
+
+
+def test_jubun_is_not_ten_minutes(extract):
+    assert extract("十分な説明", AIR) == []
+
+
+def test_minutes_alone_are_a_duration(extract):
+    f = one(extract, "30分")
+    assert (f.kind, f.value, f.unit, f.iso) == ("duration", 30, "分", "PT30M")
+
+
+# --- qualifiers ------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text, qualifier",
+    [
+        ("少なくとも318件", "at_least"),
+        ("5%以上", "at_least"),
+        ("2兆円を超える", "more_than"),
+        ("2兆円超", "more_than"),
+        ("約300人", "approx"),
+        ("20件程度", "approx"),
+        ("300人ほど", "approx"),
+        ("150円台", "approx"),
+        ("10人以下", "at_most"),
+        ("10人まで", "at_most"),
+        ("3%未満", "less_than"),
+        ("2%を下回る", "less_than"),
+        ("318件", None),
+    ],
+)
+def test_qualifier(extract, text, qualifier):
+    f = one(extract, text)
+    assert (f.text, f.qualifier) == (text, qualifier)
+
+
+# --- dates and times -------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text, air, iso",
+    [
+        ("6月17日(土)", "2023-07-05", "2023-06-17"),
+        ("7月4日(火)", "2023-07-05", "2023-07-04"),
+        ("1月6日(土)", "2023-07-05", "2024-01-06"),  # the weekday picks 2024 over the nearer 2023-01-06 (a Friday)
+        ("4月", "2023-07-05", "2023-04"),
+        ("来年秋", "2023-07-05", "2024-09/2024-11"),
+        ("来年春", "2024-03-13", "2025-03/2025-05"),
+        ("来年度", "2023-07-05", "2024-04/2025-03"),
+        ("来週", "2023-07-05", "2023-W28"),
+        ("3月下旬", "2024-03-13", "2024-03-21/2024-03-31"),
+        ("21日", "2024-03-13", "2024-03-21"),
+        ("5月23日〜6月19日", "2023-07-05", "2023-05-23/2023-06-19"),
+        ("12月28日〜1月5日", "2023-12-20", "2023-12-28/2024-01-05"),
+        ("3月18日から19日", "2024-03-13", "2024-03-18/2024-03-19"),
+        ("11月〜2月", "2023-12-01", "2023-11/2024-02"),
+        ("6月17日(土)", None, "XXXX-06-17"),
+        ("90年代", "2023-07-05", "1990/1999"),
+    ],
+)
+def test_date_iso(extract, text, air, iso):
+    f = one(extract, text, air)
+    assert (f.text, f.kind, f.iso) == (text, "date", iso)
+
+
+def test_month_of_a_phrase(extract):
+    f = one(extract, "8月の診療分から")
+    assert (f.text, f.iso) == ("8月", "2023-08")
+
+
+def test_from_month_is_at_least(extract):
+    f = one(extract, "5月以降")
+    assert (f.iso, f.qualifier) == ("2023-05", "at_least")
+
+
+def test_shunto_is_not_spring(extract):
+    assert one(extract, "今年の春闘", "2024-03-13").iso == "2024"
+
+
+def test_zennen_in_a_basis_is_not_a_date(extract):
+    assert [f.kind for f in extract("前年同月比2.8%", AIR)] == ["percent"]
+
+
+def test_time_range(extract):
+    f = one(extract, "毎週月曜〜金曜6:00〜9:00")
+    assert (f.text, f.kind, f.iso) == ("6:00〜9:00", "time", "06:00/09:00")
+
+
+def test_am_time(extract):
+    f = one(extract, "AM 4:59")
+    assert (f.text, f.kind, f.iso) == ("AM 4:59", "time", "04:59")
+
+
+def test_pm_time(extract):
+    assert one(extract, "PM 4:59").iso == "16:59"
+
+
+def test_date_then_time_is_one_date_time(extract):
+    f = one(extract, "聴取期限 2023年7月13日(木) AM 4:59 まで")
+    assert (f.text, f.iso, f.qualifier) == ("2023年7月13日(木) AM 4:59 まで", "2023-07-13T04:59", "at_most")
+
+
+# --- counted ---------------------------------------------------------------------------------------------------
+
+
+def test_counted_is_the_subject_marked_by_ga(extract):
+    found = extract("運転免許の自主返納が4月以降、少なくとも52件あった", AIR)
+    assert [(f.text, f.counted) for f in found if f.kind == "count"] == [("少なくとも52件", "自主返納")]
+
+
+def test_counted_skips_de_wa(extract):
+    assert one(extract, "誤表示の事例が、調査では全国で1,291件ありました").counted == "事例"
+
+
+def test_counted_skips_a_date_topic(extract):
+    found = extract("返納されたカードは、4月は20件程度だった", AIR)
+    assert [f.counted for f in found if f.kind == "count"] == ["カード"]
+
+
+def test_counted_after_no(extract):
+    assert one(extract, "318件の返納という数字").counted == "返納"
+
+
+def test_counted_after_a_verb_qualifier(extract):
+    assert one(extract, "2兆円を超える予算を計上").counted == "予算"
+
+
+def test_counted_is_null_for_a_compound(extract):
+    assert one(extract, "患者が10割負担になる").counted is None
+
+
+# --- the record ------------------------------------------------------------------------------------------------
+
+
+def test_offsets_point_at_the_text(extract):
+    text = "吉田:少なくとも318件。\n塚越:6月17日(土)に、２兆円を超える予算"
+    assert all(text[f.start:f.end] == f.text for f in extract(text, AIR))
+
+
+def test_extractor_is_pure(extract):
+    text = "1ドル=150円台、来年秋"
+    assert extract(text, AIR) == extract(text, AIR)
+
+
+def test_every_field_is_documented_and_required():
+    assert all(f.metadata.get("doc") and f.default is dataclasses.MISSING for f in dataclasses.fields(Figure))
+
+
+def test_figure_has_a_json_schema():
+    assert json_schema(Figure, "Figure", "figure")["required"] == [f.name for f in dataclasses.fields(Figure)]
+
+
+def test_figure_round_trips_through_plain_data(extract):
+    f = one(extract, "1ドル=150円台")
+    assert from_dict(Figure, to_dict(f)) == f
+
+
+def test_figures_does_not_import_records():
+    tree = ast.parse((PROJECT_ROOT / "pipeline" / "figures.py").read_text(encoding="utf-8"))
+    imported = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
+    imported |= {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+    assert "pipeline.records" not in imported

@@ -1,0 +1,110 @@
+"""Speakers: interval logic and text rules with plain data, and the sample article's turn sequence."""
+
+import pytest
+
+from pipeline.config import load_config, load_profiles, match_profile, resolve_path
+from pipeline.records import Segment, SpeakerSpan, Word
+from pipeline.speakers import (
+    NARRATION, NameCandidate, audio_turns, label_segments, resolve_name, speaker_at, text_turns,
+)  # fmt: skip
+from pipeline.textin import parse_cues, parse_plain
+from tests.test_dedup import dedup_one, episode_from_text
+
+CONFIG = load_config()
+OPTIONS = CONFIG.speakers
+PROFILES = load_profiles(resolve_path(CONFIG.input.shows_dir))
+
+
+def spans(*items):
+    return [SpeakerSpan(start=a, end=b, speaker=s) for a, b, s in items]
+
+
+def words(text, start, step=0.2):
+    return [Word(start=round(start + i * step, 3), end=round(start + (i + 1) * step, 3), text=ch, probability=0.9)
+            for i, ch in enumerate(text)]  # fmt: skip
+
+
+def test_speaker_at_prefers_most_overlap_then_nearest():
+    s = spans((0.0, 2.0, "SPEAKER_00"), (2.0, 5.0, "SPEAKER_01"))
+    assert speaker_at(1.8, 2.3, s) == "SPEAKER_01"  # 0.3 s of B against 0.2 s of A
+    assert speaker_at(1.5, 2.2, s) == "SPEAKER_00"
+    assert speaker_at(6.0, 6.5, s) == "SPEAKER_01"  # in a gap after the last span: the nearest
+    assert speaker_at(1.0, 1.2, []) == "SPEAKER_00"
+
+
+def test_asr_segment_is_split_where_the_speaker_changes_and_turns_merge():
+    # one ASR segment holds the end of A's line and B's answer; B's next segment continues the same turn
+    seg0 = Segment(0, 0.0, 2.0, "はいそうです", None, None, words("はいそう", 0.0, 0.25) + words("です", 1.0, 0.5))
+    seg1 = Segment(1, 2.1, 3.0, "ね", None, None, words("ね", 2.1, 0.9))
+    s = spans((0.0, 0.95, "SPEAKER_00"), (0.95, 3.0, "SPEAKER_01"))
+    turns = audio_turns([seg0, seg1], s)
+    assert [(t.speaker, t.text, t.segments) for t in turns] == [
+        ("SPEAKER_00", "はいそう", [0]), ("SPEAKER_01", "です ね", [0, 1]),
+    ]  # fmt: skip
+    assert (turns[1].start, turns[1].end) == (1.0, 3.0)
+    labelled = label_segments([seg0, seg1], turns)
+    assert [s.speaker for s in labelled] == ["SPEAKER_00", "SPEAKER_01"]  # 4 words of A against 2 of B
+
+
+def test_word_on_a_boundary_goes_to_the_speaker_who_covers_it():
+    seg = Segment(0, 0.0, 2.0, "あい", None, None, [Word(0.0, 1.0, "あ", 0.9), Word(0.9, 1.6, "い", 0.9)])
+    turns = audio_turns([seg], spans((0.0, 1.0, "SPEAKER_00"), (1.0, 2.0, "SPEAKER_01")))
+    assert [(t.speaker, t.text) for t in turns] == [("SPEAKER_00", "あ"), ("SPEAKER_01", "い")]
+
+
+def test_text_prefixes_continuation_narration_and_headings():
+    text = (
+        "見出しの一行\n番組の紹介文です。\n◆最初の話題\n佐藤:おはようございます。\n"
+        "続けて話します。\n中村:はい。\n番組名:あさラジ\n◆次の話題\n山田:6:00からです。\n"
+    )
+    turns = text_turns(parse_plain(text), OPTIONS, subtitles=False)
+    assert [(t.speaker, t.section) for t in turns] == [
+        (NARRATION, None), ("佐藤", "最初の話題"), ("中村", "最初の話題"), ("山田", "次の話題"),
+    ]  # fmt: skip
+    assert turns[0].text == "見出しの一行\n番組の紹介文です。"
+    assert turns[1].text == "おはようございます。\n続けて話します。"
+    assert turns[2].text == "はい。\n番組名:あさラジ"  # not a speaker: the credit line continues 中村
+    assert turns[3].text == "6:00からです。"
+
+
+def test_subtitles_without_labels_are_one_unknown_speaker_and_keep_times():
+    cues = parse_cues("1\n00:00:01,000 --> 00:00:02,000\nこんにちは\n\n2\n00:00:02,500 --> 00:00:04,000\n元気です\n")
+    turns = text_turns(cues, OPTIONS, subtitles=True)
+    assert [(t.speaker, t.start, t.end, t.text) for t in turns] == [("SPEAKER_00", 1.0, 4.0, "こんにちは\n元気です")]
+
+
+def test_names_from_profile_credits_and_introductions():
+    profile = match_profile("onemorning_2023-07-05", PROFILES)
+    credits = [NameCandidate("吉田明世", "credits"), NameCandidate("塚越健司", "credits"), NameCandidate("JOY", "credits")]
+    assert resolve_name("吉田", profile, credits) == ("吉田明世", "profile")
+    assert resolve_name("塚越", profile, credits) == ("塚越健司", "credits")
+    assert resolve_name("JOY", profile, credits) == ("JOY", "credits")
+    assert resolve_name("中村", None, [NameCandidate("中村美咲", "introduction")]) == ("中村美咲", "introduction")
+    # two people share a family name: no guess
+    ambiguous = [NameCandidate("中村美咲", "credits"), NameCandidate("中村一郎", "credits")]
+    assert resolve_name("中村", None, ambiguous) == (None, None)
+    assert resolve_name("ゲスト", None, []) == ("ゲスト", "label")
+
+
+def test_sample_article_turns_and_names(tmp_path, article_text):
+    from pipeline.speakers import SpeakersStage
+
+    episode = episode_from_text(tmp_path, article_text, name="onemorning_2023-07-05_article.txt")
+    episode.segments, episode.dedup = dedup_one(episode)
+    SpeakersStage(OPTIONS)(episode, match_profile("onemorning_2023-07-05_article", PROFILES))
+    assert [t.speaker for t in episode.turns] == [NARRATION, "吉田", "塚越", "JOY", "塚越", "吉田", "塚越"]
+    names = {s.id: (s.name, s.named_by, s.role) for s in episode.speakers}
+    assert names["吉田"] == ("吉田明世", "profile", "host")
+    assert names["塚越"][0] == "塚越健司"
+    assert sum(s.turn_count for s in episode.speakers) == len(episode.turns)
+
+
+def test_bundled_text_sample_names_its_guest(tmp_path):
+    from pipeline.speakers import SpeakersStage
+    from tests.conftest import SAMPLE_TEXT
+
+    episode = episode_from_text(tmp_path, SAMPLE_TEXT.read_text(encoding="utf-8"), name=SAMPLE_TEXT.name)
+    episode.segments, episode.dedup = dedup_one(episode)
+    SpeakersStage(OPTIONS)(episode, match_profile(SAMPLE_TEXT.stem, PROFILES))
+    names = {s.id: s.name for s in episode.speakers}
+    assert names == {NARRATION: None, "佐藤": "佐藤花子", "中村": "中村美咲", "山田": "山田太郎"}

@@ -1,0 +1,76 @@
+"""Speakers on real audio through the runner: enrolled hosts get their names, a guest stays anonymous."""
+
+import shutil
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from pipeline.cli import cli
+from pipeline.config import load_config
+from pipeline.runner import Runner
+from tests.conftest import PROJECT_ROOT, SAMPLE_AUDIO, encode
+
+ENROL = PROJECT_ROOT / "tests" / "data" / "diarize"
+RATE = 16000
+
+
+@pytest.fixture(scope="module")
+def enrolled_shows(tmp_path_factory):
+    """A shows folder holding the asaradio profile and voiceprints made with `pipeline enrol` from 10 s clips."""
+    from faster_whisper import decode_audio
+
+    shows = tmp_path_factory.mktemp("shows")
+    shutil.copy(PROJECT_ROOT / "configs" / "shows" / "asaradio.yaml", shows / "asaradio.yaml")
+    for voice, name in (("yamada", "山田太郎"), ("sato", "佐藤花子")):
+        clip = decode_audio(str(ENROL / f"enrol_{voice}.ogg"), sampling_rate=RATE)[: 10 * RATE]
+        path = encode(shows / f"{voice}_10s.flac", clip.astype(np.float32), RATE, "flac", "flac")
+        result = CliRunner().invoke(
+            cli, ["enrol", "--show", "asaradio", "--name", name, str(path), "--set", f"input.shows_dir={shows}"]
+        )
+        assert result.exit_code == 0, result.output
+        assert "enrolled" in result.output
+    return shows
+
+
+@pytest.fixture(scope="module")
+def episode(enrolled_shows, tmp_path_factory):
+    config = load_config(overrides=[f"input.shows_dir={enrolled_shows}"])
+    (result,) = Runner(config, tmp_path_factory.mktemp("out")).run([SAMPLE_AUDIO])
+    assert result.ok, result.episode.error
+    return result.episode
+
+
+def test_enrolled_hosts_are_named_and_the_guest_stays_anonymous(episode, sample_reference):
+    speakers = {s.id: s for s in episode.speakers}
+    named = {s.name: s for s in speakers.values() if s.name}
+    assert set(named) == {"山田太郎", "佐藤花子"}
+    assert all(s.named_by == "voiceprint" and s.role == "host" for s in named.values())
+    anonymous = [s for s in speakers.values() if s.name is None]
+    assert len(anonymous) == 1 and anonymous[0].id.startswith("SPEAKER_")
+    assert episode.diarization.speaker_count == len(sample_reference["speakers"]) == 3
+    # the host who opens the show is 山田 (reference turn 0), and the guest talks the most
+    assert speakers[episode.turns[0].speaker].name == "山田太郎"
+    assert max(speakers.values(), key=lambda s: s.talk_time).name is None
+
+
+def test_turns_follow_the_reference_speaker_changes(episode, sample_reference):
+    """Most reference turns are matched by a pipeline turn of the right (mapped) speaker."""
+    mapping = {"yamada": "山田太郎", "sato": "佐藤花子", "nakamura": None}
+    names = {s.id: s.name for s in episode.speakers}
+    hits = 0
+    for ref in sample_reference["turns"]:
+        middle = (ref["start"] + ref["end"]) / 2
+        turn = next((t for t in episode.turns if t.start <= middle <= t.end), None)
+        hits += turn is not None and names[turn.speaker] == mapping[ref["speaker"]]
+    assert hits >= 0.85 * len(sample_reference["turns"])
+
+
+def test_enrol_refuses_a_clip_without_speech(tmp_path, enrolled_shows):
+    from tests.conftest import write_wav
+
+    silent = write_wav(tmp_path / "silence.wav", np.zeros(3 * RATE, np.float32))
+    result = CliRunner().invoke(
+        cli, ["enrol", "--show", "asaradio", "--name", "誰か", str(silent), "--set", f"input.shows_dir={enrolled_shows}"]
+    )
+    assert result.exit_code == 1 and "silence.wav" in result.output
