@@ -99,7 +99,7 @@ class DiarizeOptions:
     merge_threshold: float = doc("clusters whose centroids are more alike (cosine) than this are one speaker")
     min_speaker_s: float = doc("a voice found in less speech than this (seconds) is not taken for a speaker")
     split_margin: float = doc("a cluster splits only if each half's windows are this much closer to each other")
-    max_cluster_windows: int = doc("longer recordings cluster an even subsample of this many windows")
+    max_cluster_windows: int = doc("longer recordings are clustered in blocks of this many windows, then linked")
     vote_temperature: float = doc("softmax temperature turning a window's centroid similarities into votes")
     frame_s: float = doc("resolution of the per-frame speaker vote in seconds")
     min_turn_s: float = doc("a speaker run shorter than this inside continuous speech joins its neighbour")

