@@ -31,6 +31,7 @@ test: $(BIN)/.installed
 # Benchmarks (not part of `make test`); figures go to bench/RESULTS.md by hand, with the machine and date.
 bench: $(BIN)/.installed
 	$(BIN)/python bench/dedup_index.py --sizes 125 250 500 1000
+	$(BIN)/python bench/diarize_bench.py --repeat 3
 
 schema: $(BIN)/.installed
 	$(BIN)/pipeline schema --write
