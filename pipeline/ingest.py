@@ -52,6 +52,7 @@ def blank_episode(path: Path, sha256: str, kind: str, config_hash: str) -> Episo
         diarization=None,
         speakers=[],
         turns=[],
+        figures=[],
         notes=[],
         error=None,
         provenance=Provenance(pipeline_version=__version__, config_hash=config_hash, models={}, stages=[]),

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from pipeline.figures import Figure
 from pipeline.typed import doc
 
 SCHEMA_VERSION = "1.0"
@@ -218,6 +219,17 @@ class Turn:
 
 
 @dataclass
+class FigureMention:
+    """A figure said in a turn: who said it, when, in which sentence (offsets in `figure` are in the turn text)."""
+
+    turn: int = doc("Turn.id")
+    speaker: str = doc("Speaker.id of the turn")
+    time: list[float] | None = doc("[start, end] seconds of the words that say it (audio); the turn's times for subtitles")
+    sentence: str = doc("the sentence the figure comes from")
+    figure: Figure = doc("the figure, normalised")
+
+
+@dataclass
 class Episode:
     """One input file's record: the unit that flows through the stages and is written as one JSONL line."""
 
@@ -234,6 +246,7 @@ class Episode:
     diarization: Diarization | None = doc("speaker spans from the audio (null for text or when off)")
     speakers: list[Speaker] = doc("speakers in order of first turn")
     turns: list[Turn] = doc("speaker turns of the deduplicated transcript")
+    figures: list[FigureMention] = doc("numbers, money, percentages, dates and times said in the turns")
     notes: list[str] = doc("quality notes (e.g. no speech found, truncated file)")
     error: ErrorInfo | None = doc("set when status is error")
     provenance: Provenance = doc("versions, config and model identities")

@@ -24,6 +24,7 @@ from pipeline.errors import PipelineError
 from pipeline.fileio import atomic_write_json, remove_stale_temp_files, sha256_file
 from pipeline.ingest import IngestStage, blank_episode, input_kind
 from pipeline.records import SCHEMA_VERSION, Episode, ErrorInfo, StageRun
+from pipeline.figures_stage import FiguresStage
 from pipeline.speakers import SpeakersStage
 from pipeline.stage import Job, ModelStore, Stage
 from pipeline.transcribe import TranscribeStage
@@ -106,7 +107,7 @@ class Runner:
             DiarizeStage(config.diarize, resolve_path(config.input.shows_dir)),
         ]
         self.dedup = DedupStage(config.dedup)
-        self.finishers = [SpeakersStage(config.speakers)]
+        self.finishers = [SpeakersStage(config.speakers), FiguresStage()]
 
     def run(self, files: list[Path]) -> Iterator[FileResult]:
         """Process files one by one (yielding as each finishes), then the batch stages, then write the JSONL."""
@@ -155,7 +156,8 @@ class Runner:
                 self._failed(episode, stage.name, e)
                 return
             episode.provenance.stages.append(StageRun(
-                stage=stage.name, version=stage.version, config_hash=self.config.section_hash(stage.name),
+                stage=stage.name, version=stage.version,
+                config_hash=self.config.section_hash(stage.name) if hasattr(self.config, stage.name) else "",
                 cache_key="", cached=False, seconds=round(time.perf_counter() - started, 3),
             ))  # fmt: skip
 

@@ -74,3 +74,14 @@ def test_enrol_refuses_a_clip_without_speech(tmp_path, enrolled_shows):
         cli, ["enrol", "--show", "asaradio", "--name", "誰か", str(silent), "--set", f"input.shows_dir={enrolled_shows}"]
     )
     assert result.exit_code == 1 and "silence.wav" in result.output
+
+
+def test_figures_carry_speaker_and_time(episode):
+    fares = [m for m in episode.figures if m.figure.text == "200円"]
+    assert len(fares) == 2 and all(m.figure.value == 200 and m.figure.unit == "JPY" for m in fares)
+    names = {s.id: s.name for s in episode.speakers}
+    fare, echo = sorted(fares, key=lambda m: m.time[0])
+    assert names[fare.speaker] is None  # the guest commentator gives the fare ...
+    assert names[echo.speaker] == "佐藤花子"  # ... and the host repeats it (200円なら気軽に乗れますね)
+    assert 20 < fare.time[0] < fare.time[1] < 40 and "200円" in fare.sentence.replace(" ", "")
+    assert all(m.time is not None and m.speaker in names for m in episode.figures)
