@@ -32,15 +32,10 @@ RECORDINGS = {  # name: (audio, reference RTTM)
 
 
 def load_rttm(path: Path):
-    from pyannote.core import Annotation, Segment
+    """The one annotation of a single-recording RTTM file (pyannote.database's reader)."""
+    from pyannote.database.util import load_rttm as read
 
-    reference = Annotation()
-    for line in path.read_text(encoding="utf-8").splitlines():
-        fields = line.split()
-        if fields and fields[0] == "SPEAKER":
-            start, duration = float(fields[3]), float(fields[4])
-            reference[Segment(start, start + duration)] = fields[7]
-    return reference
+    return next(iter(read(str(path)).values()))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -45,13 +45,10 @@ RATE = 16000
 
 
 def load_rttm(path) -> Annotation:
-    reference = Annotation()
-    for line in path.read_text(encoding="utf-8").splitlines():
-        fields = line.split()
-        if fields and fields[0] == "SPEAKER":
-            start, duration = float(fields[3]), float(fields[4])
-            reference[Segment(start, start + duration)] = fields[7]
-    return reference
+    """The one annotation of a single-recording RTTM file (pyannote.database's reader)."""
+    from pyannote.database.util import load_rttm as read
+
+    return next(iter(read(str(path)).values()))
 
 
 def as_annotation(result: Diarization) -> Annotation:
