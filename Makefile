@@ -32,6 +32,7 @@ test: $(BIN)/.installed
 bench: $(BIN)/.installed
 	$(BIN)/python bench/dedup_index.py --sizes 125 250 500 1000
 	$(BIN)/python bench/diarize_bench.py --repeat 3
+	$(BIN)/python bench/nlp_bench.py --repeat 5
 
 schema: $(BIN)/.installed
 	$(BIN)/pipeline schema --write

@@ -116,6 +116,19 @@ class SpeakersOptions:
 
 
 @dataclass
+class EntitiesOptions:
+    enabled: bool = doc("run the entities stage")
+    model: str = doc("spaCy pipeline name (ja_ginza ships its weights in its wheel)")
+    languages: list[str] = doc("transcript languages the model reads; other episodes get a note instead")
+    batch_size: int = doc("sentences per nlp.pipe batch")
+    gazetteers: list[str] = doc("gazetteer files (names, labels, aliases) for every show; profiles add their own")
+    coarse_types: dict[str, list[str]] = doc("coarse type -> the fine labels it covers; other kept labels are OTHER")
+    drop_labels: list[str] = doc("fine labels that are not names (dates, counts: the figures stage; occupations)")
+    org_suffixes: dict[str, str] = doc("organisation word -> label, for the organisation inside a title (城西大学 助教)")
+    propagate_min_chars: int = doc("shortest NER surface whose other occurrences in the episode are labelled too")
+
+
+@dataclass
 class ModelsOptions:
     cache_dir: str = doc("where the bundled model is assembled and hub downloads kept")
 
@@ -140,6 +153,7 @@ class Config:
     dedup: DedupOptions
     diarize: DiarizeOptions
     speakers: SpeakersOptions
+    entities: EntitiesOptions
     models: ModelsOptions
     output: OutputOptions
     runner: RunnerOptions
@@ -158,6 +172,20 @@ class Host:
 
 
 @dataclass
+class GazetteerEntry:
+    """A name to find as written (configs/gazetteer/*.yaml or a show profile's `entities`)."""
+
+    name: str
+    label: str  # GiNZA's Extended Named Entity label: Company, Person, City, Broadcast_Program, ...
+    aliases: list[str]
+
+
+@dataclass
+class Gazetteer:
+    entries: list[GazetteerEntry]
+
+
+@dataclass
 class ShowProfile:
     """What a show profile (configs/shows/*.yaml) says about a programme."""
 
@@ -168,6 +196,7 @@ class ShowProfile:
     language: str | None
     hosts: list[Host]
     vocabulary: list[str]
+    entities: list[GazetteerEntry]
     min_speakers: int | None
     max_speakers: int | None
 
@@ -240,15 +269,30 @@ def load_profiles(shows_dir: Path) -> list[ShowProfile]:
             "language": None,
             "hosts": [],
             "vocabulary": [],
+            "entities": [],
             "min_speakers": None,
             "max_speakers": None,
             **data,
         }
+        for entry in data["entities"] or []:
+            if isinstance(entry, dict):
+                entry.setdefault("aliases", [])
         try:
             profiles.append(from_dict(ShowProfile, data, where=str(path)))
         except ValueError as e:
             raise ConfigError(f"invalid show profile: {e}") from e
     return profiles
+
+
+def load_gazetteer(path: Path) -> list[GazetteerEntry]:
+    data = _read_yaml(path)
+    for entry in data.get("entries") or []:
+        if isinstance(entry, dict):
+            entry.setdefault("aliases", [])
+    try:
+        return from_dict(Gazetteer, data, where=str(path)).entries
+    except ValueError as e:
+        raise ConfigError(f"invalid gazetteer: {e}") from e
 
 
 def match_profile(file_stem: str, profiles: list[ShowProfile]) -> ShowProfile | None:

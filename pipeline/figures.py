@@ -48,7 +48,8 @@ Output forms (decisions, so that consumers can rely on them):
      (2兆円を超える予算 → 予算);
   4. a figure followed directly by another noun (10割負担) is a compound: null, unless the noun is a change word
      (上昇, 下落, 値上げ, ...), then rule 5;
-  5. the nearest noun before the figure in the same sentence marked by が or は (not では/には/とは), skipping
+  5. a noun marked by を right before the figure: 初任給を33万円に引き上げ → 初任給;
+     else the nearest noun before the figure in the same sentence marked by が or は (not では/には/とは), skipping
      nouns that are part of another figure (4月は): マイナンバーカードの自主返納が…318件 → 自主返納.
   In rule 2 a noun that says what the figure is rather than what it counts (18度の予想, 2.8%の上昇) goes on to
   rule 5.
@@ -234,6 +235,13 @@ class FigureExtractor:
         # Our own NumberNormalizer: TimexParser's default one is a shared default argument that
         # ignore_kansuji would change for every other parser in the process.
         return TimexParser(number_normalizer=NumberNormalizer(), ignore_kansuji=True)
+
+    @staticmethod
+    def identity() -> str:
+        """The libraries whose tables decide the result (part of the record's provenance)."""
+        from importlib.metadata import version
+
+        return f"pynormalizenumexp=={version('pynormalizenumexp')}+ja-timex=={version('ja-timex')}"
 
     def __call__(self, text: str, air_date: dt.date | str | None) -> list[Figure]:
         air = dt.date.fromisoformat(air_date) if isinstance(air_date, str) else air_date
@@ -597,6 +605,9 @@ def _counted(norm: str, f: Figure, spans: list[tuple[int, int]]) -> str | None:
     if direct and not _CHANGE_WORDS.match(after):  # rule 4: 10割負担 is a compound, unsure
         return None
     sentence_from = _sentence_start(norm, f.start)
+    target = re.search(rf"({_NOUN})を$", norm[sentence_from:f.start])
+    if target:  # rule 5a: 初任給を33万円に (the figure is the value the object is set to)
+        return target.group(1)
     best = None
     # rule 5; a parenthesis may stand between the noun and its particle: 消費者物価指数(生鮮食品を除く)は
     marked = rf"({_NOUN})(?:[(（][^()（）]{{0,40}}[)）])?[」』]?[がは](?![りるっれろら])"

@@ -46,6 +46,9 @@ class FiguresStage:
     def __init__(self) -> None:
         self.extractor = FigureExtractor()
 
+    def model_identity(self) -> str | None:
+        return self.extractor.identity()
+
     def __call__(self, episode: Episode, profile: ShowProfile | None) -> Episode:
         mentions = []
         for turn in episode.turns:

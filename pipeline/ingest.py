@@ -52,6 +52,7 @@ def blank_episode(path: Path, sha256: str, kind: str, config_hash: str) -> Episo
         diarization=None,
         speakers=[],
         turns=[],
+        entities=[],
         figures=[],
         notes=[],
         error=None,

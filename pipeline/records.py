@@ -230,6 +230,35 @@ class FigureMention:
 
 
 @dataclass
+class EntityMention:
+    """One place a named entity is said: who, when, and where in the turn text."""
+
+    turn: int = doc("Turn.id")
+    speaker: str = doc("Speaker.id of the turn")
+    time: list[float] | None = doc("[start, end] seconds of the words that say it (audio); the turn's times for subtitles")
+    span: list[int] = doc("[start, end) character offsets in the turn text")
+    text: str = doc("the surface as written or recognised")
+    label: str = doc("fine label as found (GiNZA's Extended Named Entity label, or the gazetteer's)")
+    source: Literal["gazetteer", "text", "ner", "propagated", "pattern"] = doc(
+        "gazetteer: configs or show profile; text: a name the transcript reveals (speaker label, credits, "
+        "〜さん); ner: GiNZA's statistical NER; propagated: another occurrence of a surface labelled elsewhere in "
+        "the episode; pattern: a hashtag"
+    )
+
+
+@dataclass
+class Entity:
+    """A person, organisation, place, product, event, work or hashtag, with every mention in the episode."""
+
+    id: str = doc("E0, E1, ... in order of first mention")
+    name: str = doc("canonical name: the gazetteer's name or a person's full name when known (吉田 → 吉田明世)")
+    type: str = doc("coarse type: PERSON, ORG, LOCATION, PRODUCT, EVENT, WORK, HASHTAG or OTHER")
+    label: str = doc("fine label most mentions carry (GiNZA's Extended Named Entity label)")
+    aliases: list[str] = doc("other surfaces the entity is mentioned by")
+    mentions: list[EntityMention] = doc("every mention, in transcript order")
+
+
+@dataclass
 class Episode:
     """One input file's record: the unit that flows through the stages and is written as one JSONL line."""
 
@@ -246,6 +275,7 @@ class Episode:
     diarization: Diarization | None = doc("speaker spans from the audio (null for text or when off)")
     speakers: list[Speaker] = doc("speakers in order of first turn")
     turns: list[Turn] = doc("speaker turns of the deduplicated transcript")
+    entities: list[Entity] = doc("named entities of the turns, each with its mentions")
     figures: list[FigureMention] = doc("numbers, money, percentages, dates and times said in the turns")
     notes: list[str] = doc("quality notes (e.g. no speech found, truncated file)")
     error: ErrorInfo | None = doc("set when status is error")

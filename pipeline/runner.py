@@ -20,6 +20,7 @@ from pipeline.config import Config, ShowProfile, load_profiles, match_profile, r
 from pipeline.dedup import DedupStage
 from pipeline.diarize_stage import DiarizeStage
 from pipeline.emit import write_outputs
+from pipeline.entities_stage import EntitiesStage
 from pipeline.errors import PipelineError
 from pipeline.fileio import atomic_write_json, remove_stale_temp_files, sha256_file
 from pipeline.ingest import IngestStage, blank_episode, input_kind
@@ -107,7 +108,7 @@ class Runner:
             DiarizeStage(config.diarize, resolve_path(config.input.shows_dir)),
         ]
         self.dedup = DedupStage(config.dedup)
-        self.finishers = [SpeakersStage(config.speakers), FiguresStage()]
+        self.finishers = [SpeakersStage(config.speakers), EntitiesStage(config.entities, config.speakers), FiguresStage()]
 
     def run(self, files: list[Path]) -> Iterator[FileResult]:
         """Process files one by one (yielding as each finishes), then the batch stages, then write the JSONL."""
@@ -155,6 +156,8 @@ class Runner:
                 log.debug("%s failed in %s:\n%s", episode.source.path, stage.name, traceback.format_exc())
                 self._failed(episode, stage.name, e)
                 return
+            if model := stage.model_identity():
+                episode.provenance.models[stage.name] = model
             episode.provenance.stages.append(StageRun(
                 stage=stage.name, version=stage.version,
                 config_hash=self.config.section_hash(stage.name) if hasattr(self.config, stage.name) else "",

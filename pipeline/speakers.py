@@ -192,6 +192,9 @@ class SpeakersStage:
     def __init__(self, options: SpeakersOptions) -> None:
         self.options = options
 
+    def model_identity(self) -> str | None:
+        return None
+
     def __call__(self, episode: Episode, profile: ShowProfile | None) -> Episode:
         if episode.source.kind == "audio":
             spans = episode.diarization.spans if episode.diarization else []

@@ -85,3 +85,18 @@ def test_figures_carry_speaker_and_time(episode):
     assert names[echo.speaker] == "佐藤花子"  # ... and the host repeats it (200円なら気軽に乗れますね)
     assert 20 < fare.time[0] < fare.time[1] < 40 and "200円" in fare.sentence.replace(" ", "")
     assert all(m.time is not None and m.speaker in names for m in episode.figures)
+
+
+def test_entities_carry_speaker_and_time(episode, sample_reference):
+    names = {s.id: s.name for s in episode.speakers}
+    assert all(m.time is not None and m.speaker in names for e in episode.entities for m in e.mentions)
+    by_name = {e.name: e for e in episode.entities}
+    # the host names himself at the top of the show; the reference has him on air from 1.0 to 6.1 s
+    (own_name,) = by_name["山田太郎"].mentions
+    assert names[own_name.speaker] == "山田太郎" and 1.0 <= own_name.time[0] < own_name.time[1] <= 6.5
+    # 静岡県浜松市 (reference: 山田's turn at 15.8-24.2 s) comes out as two places, said by 山田 in that turn
+    places = [by_name.get("静岡県"), by_name.get("浜松市")]
+    assert all(p is not None and p.type == "LOCATION" for p in places), sorted(by_name)
+    for place in places:
+        (said,) = place.mentions
+        assert names[said.speaker] == "山田太郎" and 15.5 <= said.time[0] < said.time[1] <= 24.5
