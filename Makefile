@@ -24,6 +24,7 @@ models: $(BIN)/.installed
 
 run: models
 	$(BIN)/pipeline run $(INPUT) --output $(OUTPUT) $(ARGS)
+	$(BIN)/pipeline index $(OUTPUT)
 
 test: $(BIN)/.installed
 	$(BIN)/python -m pytest -q
@@ -33,6 +34,7 @@ bench: $(BIN)/.installed
 	$(BIN)/python bench/dedup_index.py --sizes 125 250 500 1000
 	$(BIN)/python bench/diarize_bench.py --repeat 3
 	$(BIN)/python bench/nlp_bench.py --repeat 5
+	$(BIN)/python bench/search_bench.py
 
 schema: $(BIN)/.installed
 	$(BIN)/pipeline schema --write

@@ -18,6 +18,9 @@ from pipeline.config import DEFAULT_CONFIG, Config, load_config, resolve_path
 from pipeline.errors import ConfigError, PipelineError
 from pipeline.typed import to_dict
 
+# Where `pipeline run` writes and `pipeline search` looks when not told otherwise.
+DEFAULT_OUTPUT = Path("outputs")
+
 
 def config_options(func):
     """--config and --set, shared by every command that reads the configuration."""
@@ -69,7 +72,7 @@ def cli(verbose: bool) -> None:
 @cli.command()
 @click.argument("inputs", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
 @click.option(
-    "-o", "--output", "output_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("outputs"),
+    "-o", "--output", "output_dir", type=click.Path(file_okay=False, path_type=Path), default=DEFAULT_OUTPUT,
     show_default=True, help="Folder for episodes.jsonl and the stage cache.",
 )  # fmt: skip
 @click.option("--shard", "shard_text", metavar="K/N", help="Process only shard K of N (split a batch across machines).")
@@ -221,6 +224,114 @@ def enrol(show_key: str, name: str, clip: Path, config: Config) -> None:
         clip_seconds=round(audio.duration, 2), embedding=[round(float(x), 6) for x in embedding],
     ))  # fmt: skip
     click.echo(f"enrolled {name} for {show_key} from {audio.duration:.1f} s of audio -> {path}")
+
+
+def _db_option(func):
+    return click.option(
+        "--db", "db_path", type=click.Path(dir_okay=False, path_type=Path),
+        help="Index file (default: search.db_file in the output folder, i.e. OUTPUT_DIR/search.sqlite).",
+    )(func)  # fmt: skip
+
+
+@cli.command("index")
+@click.argument("output_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@_db_option
+@config_options
+def index_command(output_dir: Path, db_path: Path | None, config: Config) -> None:
+    """Add OUTPUT_DIR/turns.jsonl to the search index (SQLite FTS5); only new or changed episodes are written.
+
+    Episodes indexed from other output folders stay, so one index (--db) can gather many days of runs.
+    """
+    from pipeline.emit import TURNS_FILE
+    from pipeline.search import build_index
+
+    db = db_path or output_dir / config.search.db_file
+    try:
+        r = build_index(output_dir, db)
+    except PipelineError as e:
+        raise click.ClickException(str(e)) from e
+    click.echo(f"indexed {output_dir / TURNS_FILE}: {r.added} added, {r.updated} updated, {r.unchanged} unchanged "
+               f"episodes ({r.turns_written} turns written) -> {db}: {r.episodes_total} episodes, "
+               f"{r.turns_total} turns")  # fmt: skip
+
+
+def _iso_date(value) -> str | None:
+    return value.date().isoformat() if value else None
+
+
+@cli.command("search")
+@click.argument("query", required=False, default="")
+@_db_option
+@click.option(
+    "-o", "--output", "output_dir", type=click.Path(file_okay=False, path_type=Path), default=DEFAULT_OUTPUT,
+    show_default=True, help="Output folder whose index to search (ignored with --db).",
+)  # fmt: skip
+@click.option("--speaker", help="Only turns whose speaker id or name contains this (塚越 finds 塚越健司).")
+@click.option("--entity", help="Only turns mentioning this entity: its canonical name or the surface, exactly.")
+@click.option("--show", help="Only turns of programmes whose name contains this.")
+@click.option("--since", type=click.DateTime(["%Y-%m-%d"]), metavar="YYYY-MM-DD", help="Only episodes aired on or after YYYY-MM-DD.")
+@click.option("--until", type=click.DateTime(["%Y-%m-%d"]), metavar="YYYY-MM-DD", help="Only episodes aired on or before YYYY-MM-DD.")
+@click.option("--limit", type=click.IntRange(min=1), help="Most hits to print (default: search.limit).")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per hit: the turn record, score, snippet.")
+@config_options
+def search_command(
+    query: str, db_path: Path | None, output_dir: Path, speaker: str | None, entity: str | None, show: str | None,
+    since, until, limit: int | None, as_json: bool, config: Config,
+) -> None:  # fmt: skip
+    """Search the turns indexed by `pipeline index` for QUERY (every space-separated term, as a substring).
+
+    Hits are ranked by bm25 and printed with show, air date, time (mm:ss, or turn and section for text),
+    speaker and a snippet with the match marked (【like this】, search.highlight_*). Without QUERY, the filters
+    alone list turns.
+    """
+    import json
+
+    from pipeline.search import Query, position, search
+
+    db = db_path or output_dir / config.search.db_file
+    q = Query(text=query, speaker=speaker, entity=entity, show=show, since=_iso_date(since),
+              until=_iso_date(until), limit=limit or config.search.limit)  # fmt: skip
+    try:
+        hits = search(db, q, config.search)
+    except PipelineError as e:
+        raise click.ClickException(str(e)) from e
+    for rank, hit in enumerate(hits, 1):
+        r = hit.record
+        if as_json:
+            click.echo(json.dumps({**r, "score": hit.score, "snippet": hit.snippet}, ensure_ascii=False))
+            continue
+        score = f"  score {hit.score:.2f}" if hit.score is not None else ""
+        click.echo(f"{rank}. {r['show'] or '-'}  {r['air_date'] or '-'}  {position(r)}  "
+                   f"{r['speaker_name'] or r['speaker']}{score}")  # fmt: skip
+        click.echo(f"   {hit.snippet}")
+    if not hits and not as_json:
+        click.echo("no hits", err=True)
+
+
+@cli.command("export")
+@click.argument("output_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option(
+    "--format", "target", type=click.Choice(["elasticsearch"]), required=True,
+    help="elasticsearch: _bulk NDJSON and the index settings/mapping (OpenSearch reads them too).",
+)  # fmt: skip
+@click.option(
+    "--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
+    help="Folder for the files (default: search.export_dir, null = OUTPUT_DIR/export).",
+)  # fmt: skip
+@config_options
+def export_command(output_dir: Path, target: str, out_dir: Path | None, config: Config) -> None:
+    """Write OUTPUT_DIR/turns.jsonl as files a search cluster loads: bulk NDJSON and the index mapping.
+
+    Document ids are the turn ids, and unchanged input gives byte-identical files.
+    """
+    from pipeline.export import export_elasticsearch
+
+    folder = out_dir or (resolve_path(config.search.export_dir) if config.search.export_dir else output_dir / "export")
+    try:
+        r = export_elasticsearch(output_dir, folder, config.search.index_name)
+    except PipelineError as e:
+        raise click.ClickException(str(e)) from e
+    click.echo(f"{target}: {r.documents} documents -> {r.bulk_path}; index settings and mapping -> {r.mapping_path}")
 
 
 def main() -> None:

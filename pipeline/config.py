@@ -129,6 +129,17 @@ class EntitiesOptions:
 
 
 @dataclass
+class SummaryOptions:
+    enabled: bool = doc("write a summary into each episode record")
+    key_sentences: int = doc("key sentences besides the headline")
+    keywords: int = doc("keywords per episode")
+    speaker_keywords: int = doc("keywords per speaker line")
+    min_sentence_chars: int = doc("shorter sentences are not summary candidates (はい。そうですね。)")
+    damping: float = doc("TextRank damping factor")
+    coverage_balance: float = doc("key sentence choice: 1 = centrality only, lower = more weight on covering new ground")
+
+
+@dataclass
 class ModelsOptions:
     cache_dir: str = doc("where the bundled model is assembled and hub downloads kept")
 
@@ -136,6 +147,17 @@ class ModelsOptions:
 @dataclass
 class OutputOptions:
     include_words: bool = doc("keep per-word timings in episode records")
+
+
+@dataclass
+class SearchOptions:
+    db_file: str = doc("search index file in the output folder (pipeline index / search without --db)")
+    limit: int = doc("hits printed by pipeline search without --limit")
+    snippet_chars: int = doc("characters of context on each side of the first match in a snippet")
+    highlight_start: str = doc("put before the match in snippets")
+    highlight_end: str = doc("put after the match in snippets")
+    index_name: str = doc("search-cluster index name for pipeline export (bulk actions and file names)")
+    export_dir: str | None = doc("folder for pipeline export; null = <output>/export")
 
 
 @dataclass
@@ -154,8 +176,10 @@ class Config:
     diarize: DiarizeOptions
     speakers: SpeakersOptions
     entities: EntitiesOptions
+    summary: SummaryOptions
     models: ModelsOptions
     output: OutputOptions
+    search: SearchOptions
     runner: RunnerOptions
 
     def section_hash(self, name: str) -> str:

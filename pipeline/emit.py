@@ -8,7 +8,8 @@ from typing import Any
 
 from pipeline.config import PROJECT_ROOT, OutputOptions
 from pipeline.fileio import atomic_write_jsonl
-from pipeline.records import SCHEMA_VERSION, Episode, TurnRecord
+from pipeline.figures import Figure
+from pipeline.records import SCHEMA_VERSION, Episode, TurnEntity, TurnRecord
 from pipeline.typed import json_schema, to_dict
 
 SCHEMA_DIR = PROJECT_ROOT / "schema"
@@ -41,18 +42,29 @@ def schema_texts() -> dict[Path, str]:
 
 
 def turn_records(episode: Episode) -> list[TurnRecord]:
-    """Flat per-turn documents for search indexing, each carrying its speaker and programme."""
+    """Flat per-turn documents for search indexing, each carrying its speaker, programme, entities and figures."""
     speakers = {s.id: s for s in episode.speakers}
-    return [
-        TurnRecord(
+    entities: dict[int, list[TurnEntity]] = {}
+    for entity in episode.entities:
+        for m in entity.mentions:
+            entities.setdefault(m.turn, []).append(
+                TurnEntity(id=entity.id, name=entity.name, type=entity.type, text=m.text, span=list(m.span))
+            )
+    figures: dict[int, list[Figure]] = {}
+    for mention in episode.figures:
+        figures.setdefault(mention.turn, []).append(mention.figure)
+    records = []
+    for t in episode.turns:
+        speaker = speakers.get(t.speaker)
+        records.append(TurnRecord(
             schema_version=SCHEMA_VERSION, id=f"{episode.episode_id}#{t.id}", episode_id=episode.episode_id,
-            turn=t.id, speaker=t.speaker, speaker_name=speakers[t.speaker].name if t.speaker in speakers else None,
-            speaker_role=speakers[t.speaker].role if t.speaker in speakers else None, start=t.start, end=t.end,
-            text=t.text, section=t.section, show=episode.show.name, station=episode.show.station,
-            air_date=episode.show.air_date, source=episode.source.name,
-        )  # fmt: skip
-        for t in episode.turns
-    ]
+            turn=t.id, speaker=t.speaker, speaker_name=speaker.name if speaker else None,
+            speaker_role=speaker.role if speaker else None, start=t.start, end=t.end, text=t.text,
+            section=t.section, show=episode.show.name, station=episode.show.station, air_date=episode.show.air_date,
+            source=episode.source.name, entities=sorted(entities.get(t.id, []), key=lambda e: e.span[0]),
+            figures=figures.get(t.id, []),
+        ))  # fmt: skip
+    return records
 
 
 def episode_record(episode: Episode, options: OutputOptions) -> dict[str, Any]:

@@ -48,6 +48,7 @@ def blank_episode(path: Path, sha256: str, kind: str, config_hash: str) -> Episo
         duration=None,
         text="",
         segments=[],
+        summary=None,
         dedup=None,
         diarization=None,
         speakers=[],

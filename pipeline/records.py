@@ -259,6 +259,47 @@ class Entity:
 
 
 @dataclass
+class SummarySentence:
+    """A sentence of the deduplicated transcript chosen for the summary, with where it was said."""
+
+    text: str = doc("the sentence as it stands in the turn")
+    turn: int = doc("Turn.id it comes from")
+    speaker: str = doc("Speaker.id of that turn")
+    start: float | None = doc("seconds where the sentence starts (audio); null for text")
+    span: list[int] = doc("[start, end) character offsets in the turn text")
+    score: float = doc("centrality (TextRank) of the sentence in the episode")
+
+
+@dataclass
+class Keyword:
+    """A word or entity name that characterises the episode against the rest of the batch."""
+
+    text: str = doc("the word (normalised form) or the entity's canonical name")
+    score: float = doc("tf x idf, the idf over the episodes of the batch")
+    count: int = doc("occurrences in the episode")
+
+
+@dataclass
+class SpeakerLine:
+    """What one speaker mainly said."""
+
+    speaker: str = doc("Speaker.id")
+    name: str | None = doc("the speaker's name when known")
+    sentence: SummarySentence = doc("the speaker's most central sentence")
+    keywords: list[str] = doc("the speaker's top keywords")
+
+
+@dataclass
+class Summary:
+    """Extractive summary: every sentence is quoted from the deduplicated turns and cites its turn."""
+
+    headline: SummarySentence | None = doc("the most central sentence; null when the transcript has none")
+    key_sentences: list[SummarySentence] = doc("central sentences chosen for coverage, in transcript order")
+    keywords: list[Keyword] = doc("keywords by score")
+    speakers: list[SpeakerLine] = doc("one line per speaker, the most talkative first")
+
+
+@dataclass
 class Episode:
     """One input file's record: the unit that flows through the stages and is written as one JSONL line."""
 
@@ -271,6 +312,7 @@ class Episode:
     duration: float | None = doc("seconds of decoded audio, or null for text")
     text: str = doc("full transcript after deduplication, one segment per line")
     segments: list[Segment] = doc("transcript segments in order, after deduplication (ids keep their pre-dedup value)")
+    summary: Summary | None = doc("extractive summary (null when off or the episode failed)")
     dedup: DedupReport | None = doc("what deduplication removed (null when it did not run)")
     diarization: Diarization | None = doc("speaker spans from the audio (null for text or when off)")
     speakers: list[Speaker] = doc("speakers in order of first turn")
@@ -284,6 +326,17 @@ class Episode:
 
 def full_text(segments: list[Segment]) -> str:
     return "\n".join(s.text for s in segments)
+
+
+@dataclass
+class TurnEntity:
+    """An entity mentioned in a turn (flattened for search filters)."""
+
+    id: str = doc("Entity.id in the episode record")
+    name: str = doc("canonical name")
+    type: str = doc("coarse type (PERSON, ORG, LOCATION, PRODUCT, EVENT, WORK, HASHTAG, OTHER)")
+    text: str = doc("the surface in this turn")
+    span: list[int] = doc("[start, end) character offsets in the turn text")
 
 
 @dataclass
@@ -305,3 +358,5 @@ class TurnRecord:
     station: str | None = doc("broadcaster")
     air_date: str | None = doc("ISO date")
     source: str = doc("input file name")
+    entities: list[TurnEntity] = doc("entity mentions in this turn, in text order")
+    figures: list[Figure] = doc("figures said in this turn (offsets in the turn text)")

@@ -27,6 +27,7 @@ from pipeline.ingest import IngestStage, blank_episode, input_kind
 from pipeline.records import SCHEMA_VERSION, Episode, ErrorInfo, StageRun
 from pipeline.figures_stage import FiguresStage
 from pipeline.speakers import SpeakersStage
+from pipeline.summary import Summarizer
 from pipeline.stage import Job, ModelStore, Stage
 from pipeline.transcribe import TranscribeStage
 from pipeline.typed import field_from_data, stable_hash, to_dict
@@ -108,6 +109,7 @@ class Runner:
             DiarizeStage(config.diarize, resolve_path(config.input.shows_dir)),
         ]
         self.dedup = DedupStage(config.dedup)
+        self.summarizer = Summarizer(config.summary)
         self.finishers = [SpeakersStage(config.speakers), EntitiesStage(config.entities, config.speakers), FiguresStage()]
 
     def run(self, files: list[Path]) -> Iterator[FileResult]:
@@ -120,28 +122,30 @@ class Runner:
             result = self.process(path)
             episodes.append(result.episode)
             yield result
-        self.run_batch_stages([e for e in episodes if e.status == "ok"])
+        self.run_batch_stage(self.dedup, "transcript not deduplicated", [e for e in episodes if e.status == "ok"])
         for episode in episodes:
             if episode.status == "ok":
                 self.finish(episode)
+        self.run_batch_stage(self.summarizer, "no summary written", [e for e in episodes if e.status == "ok"])
         write_outputs(self.output_dir, episodes, self.config.output)
 
-    def run_batch_stages(self, episodes: list[Episode]) -> None:
-        """Stages that need the whole batch (cross-episode dedup). Cheap, so recomputed on every run."""
+    def run_batch_stage(self, stage: DedupStage | Summarizer, consequence: str, episodes: list[Episode]) -> None:
+        """A stage that needs the whole batch (cross-episode dedup, keyword weights). Cheap, so recomputed on
+        every run. A bug in it must not cost the batch its records: they are kept, with a note."""
         started = time.perf_counter()
         try:
-            self.dedup(episodes)
-        except Exception as e:  # a bug here must not cost the batch its records: keep them as transcribed
-            log.error("dedup failed, transcripts left as they are: %s: %s", type(e).__name__, e)
+            stage(episodes)
+        except Exception as e:
+            log.error("%s failed, %s: %s: %s", stage.name, consequence, type(e).__name__, e)
             log.debug("%s", traceback.format_exc())
             for episode in episodes:
-                episode.notes.append(f"dedup failed ({type(e).__name__}: {e}); transcript not deduplicated")
+                episode.notes.append(f"{stage.name} failed ({type(e).__name__}: {e}); {consequence}")
         seconds = round(time.perf_counter() - started, 3)
-        config_hash = self.config.section_hash("dedup")
+        config_hash = self.config.section_hash(stage.name)
         batch_key = stable_hash([config_hash, *(e.provenance.stages[-1].cache_key for e in episodes)], length=24)
         for e in episodes:
             e.provenance.stages.append(StageRun(
-                stage=self.dedup.name, version=self.dedup.version, config_hash=config_hash,
+                stage=stage.name, version=stage.version, config_hash=config_hash,
                 cache_key=batch_key, cached=False, seconds=seconds,
             ))  # fmt: skip
 

@@ -100,3 +100,10 @@ def test_entities_carry_speaker_and_time(episode, sample_reference):
     for place in places:
         (said,) = place.mentions
         assert names[said.speaker] == "山田太郎" and 15.5 <= said.time[0] < said.time[1] <= 24.5
+
+
+def test_summary_quotes_the_transcript_with_speaker_and_time(episode):
+    from tests.test_summary import CONFIG, check_summary
+
+    check_summary(episode, CONFIG.summary.key_sentences)
+    assert episode.summary.headline.start is not None
