@@ -8,7 +8,7 @@ OUTPUT ?= outputs
 ARGS   ?=
 
 .DELETE_ON_ERROR:
-.PHONY: all run test bench schema models sample-audio lock clean distclean
+.PHONY: all run test bench schema models sample-audio bench-audio lock clean distclean
 
 all: run
 
@@ -35,6 +35,7 @@ bench: $(BIN)/.installed
 	$(BIN)/python bench/diarize_bench.py --repeat 3
 	$(BIN)/python bench/nlp_bench.py --repeat 5
 	$(BIN)/python bench/search_bench.py
+	$(BIN)/python bench/pipeline_bench.py --pairs 3 --long 10
 
 schema: $(BIN)/.installed
 	$(BIN)/pipeline schema --write
@@ -44,6 +45,12 @@ sample-audio: $(BIN)/.installed
 	$(BIN)/python -m pip install --quiet -r scripts/requirements-tts.txt
 	$(BIN)/python -m pip install --quiet --no-deps pyopenjtalk-plus==0.4.1.post10 sudachipy==0.6.11
 	$(BIN)/python scripts/make_sample_audio.py samples/source/asaradio_2024-03-12.yaml --out samples/
+
+# Regenerate the six-minute benchmark recording (bench/audio/README.md; needs the TTS packages).
+bench-audio: $(BIN)/.installed
+	$(BIN)/python -m pip install --quiet -r scripts/requirements-tts.txt
+	$(BIN)/python -m pip install --quiet --no-deps pyopenjtalk-plus==0.4.1.post10 sudachipy==0.6.11
+	$(BIN)/python scripts/make_sample_audio.py bench/source/asaradio_2024-06-03.yaml --out bench/audio/
 
 # Re-resolve the full pin set after editing pyproject.toml.
 lock:

