@@ -96,26 +96,13 @@ def spawn(role: str, audio: Path) -> dict:
 
 def repeated(audio: Path, times: int, folder: Path) -> Path:
     """The show `times` times in a row, as one FLAC file (lossless, so nothing but the length changes)."""
-    import av
     import numpy as np
     from faster_whisper import decode_audio
 
+    from tests.conftest import encode  # the tests' PyAV encoder (the test extra is installed with the venv)
+
     samples = decode_audio(str(audio), sampling_rate=16000)
-    path = folder / f"asaradio_long_x{times}.flac"
-    out = av.open(str(path), "w", format="flac")
-    stream = out.add_stream("flac", rate=16000)
-    stream.layout = "mono"
-    for _ in range(times):
-        for i in range(0, len(samples), 16000 * 10):
-            frame = av.AudioFrame.from_ndarray(samples[None, i : i + 16000 * 10].astype(np.float32), format="fltp",
-                                               layout="mono")  # fmt: skip
-            frame.sample_rate = 16000
-            for packet in stream.encode(frame):
-                out.mux(packet)
-    for packet in stream.encode():
-        out.mux(packet)
-    out.close()
-    return path
+    return encode(folder / f"asaradio_long_x{times}.flac", np.tile(samples, times), 16000, "flac", "flac")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -351,16 +351,21 @@ class Reader:
     def __init__(self) -> None:
         self._tokenizer = None
 
-    def pieces(self, text: str) -> list[tuple[int, int, str]]:
-        """(start, end, normalised reading) for each word of text that has letters or digits."""
+    def tokenize(self, text: str) -> Any:
+        """SudachiPy mode-C morphemes of text (the dictionary loads on first use; the summary stage reads with
+        the same instance, so a process loads it once)."""
         if self._tokenizer is None:
             try:
                 from sudachipy import Dictionary, SplitMode
             except ImportError as e:  # pragma: no cover - a broken install
-                raise RuntimeError("dedup.cross_use_readings needs SudachiPy and SudachiDict-core") from e
+                raise RuntimeError("dedup and summary need SudachiPy and SudachiDict-core") from e
             self._tokenizer = Dictionary(dict="core").create(SplitMode.C)
+        return self._tokenizer.tokenize(text)
+
+    def pieces(self, text: str) -> list[tuple[int, int, str]]:
+        """(start, end, normalised reading) for each word of text that has letters or digits."""
         out = []
-        for m in self._tokenizer.tokenize(text):
+        for m in self.tokenize(text):
             surface = normalise(m.surface(), ())
             if not surface:
                 continue  # punctuation and spaces (Sudachi reads them as キゴウ)

@@ -30,6 +30,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
+from pipeline.turntext import sentences
+
 Source = Literal["gazetteer", "text", "ner", "propagated", "pattern"]
 HASHTAG = "HASHTAG"
 
@@ -40,7 +42,6 @@ _PREFECTURE_CITY = re.compile(r"^(北海道|東京都|京都府|大阪府|[一-�
 _OCCUPATION = "Position_Vocation"  # GiNZA's label for 助教, 首相, and for 城西大学 助教 as a whole
 _HIRAGANA_ONLY = re.compile(r"^[ぁ-ゖー]+$")
 _INFLECTED = re.compile(r"[一-龥々][ぁ-ゖ]+$")
-_SENTENCE = re.compile(r"[^。！？!?]*(?:[。！？!?]+[」』）)]*|$)")
 
 
 @dataclass
@@ -73,21 +74,6 @@ class Mention:
     label: str
     source: Source
     canonical: str | None  # set by the ruler (gazetteer / text names)
-
-
-# --------------------------------------------------------------------------------------------- text to sentences
-
-
-def sentences(text: str) -> list[tuple[int, str]]:
-    """(offset, sentence) of a turn's text: split per line, then after 。！？ (a closing bracket stays)."""
-    out = []
-    offset = 0
-    for line in text.split("\n"):
-        for m in _SENTENCE.finditer(line):
-            if m.group().strip():
-                out.append((offset + m.start(), m.group()))
-        offset += len(line) + 1
-    return out
 
 
 # --------------------------------------------------------------------------------------------- patterns

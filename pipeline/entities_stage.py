@@ -7,9 +7,9 @@ import re
 
 from pipeline.config import EntitiesOptions, GazetteerEntry, ShowProfile, SpeakersOptions, load_gazetteer, resolve_path
 from pipeline.entities import Cluster, EntityRecognizer, Pattern, merge, patterns_for, repair
-from pipeline.figures_stage import time_of
 from pipeline.records import Entity, EntityMention, Episode
 from pipeline.speakers import name_candidates
+from pipeline.turntext import time_of
 
 _JAPANESE = re.compile(r"[ぁ-ゖァ-ヺ一-龥]")
 

@@ -109,7 +109,7 @@ class Runner:
             DiarizeStage(config.diarize, resolve_path(config.input.shows_dir)),
         ]
         self.dedup = DedupStage(config.dedup)
-        self.summarizer = Summarizer(config.summary)
+        self.summarizer = Summarizer(config.summary, self.dedup.reader)
         self.finishers = [SpeakersStage(config.speakers), EntitiesStage(config.entities, config.speakers), FiguresStage()]
 
     def run(self, files: list[Path]) -> Iterator[FileResult]:

@@ -3,7 +3,7 @@
 Every sentence a summary shows is a sentence of the deduplicated turns, cited by turn, speaker and start time;
 nothing is generated. The method, chosen because it needs no model beyond the analyser dedup already loads:
 
-- sentences: each turn split per line and after 。！？ (pipeline.entities.sentences); shorter than
+- sentences: each turn split per line and after 。！？ (pipeline.turntext.sentences); shorter than
   `min_sentence_chars` ones (はい。そうですね。) are not candidates;
 - words: SudachiPy (mode C) content words in normalised form: nouns, verbs, adjectives; numbers, pronouns,
   auxiliary-like verbs (する, いる) and formal nouns (こと, ため) are left out; adjacent nouns also form
@@ -28,9 +28,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from pipeline.config import SummaryOptions
-from pipeline.entities import sentences
-from pipeline.figures_stage import time_of
+from pipeline.dedup import Reader
 from pipeline.records import Episode, Keyword, SpeakerLine, Summary, SummarySentence
+from pipeline.turntext import sentences, time_of
 
 _CONTENT_POS = ("名詞", "動詞", "形容詞")
 # Subcategories that carry no topic: numerals, and the auxiliary-like verbs and adjectives (する, いる, ない).
@@ -50,23 +50,19 @@ class Sentence:
 
 
 class Analyser:
-    """SudachiPy in mode C, loaded once per process (the same dictionary dedup reads with)."""
+    """Content words and noun compounds, read with dedup's SudachiPy instance (one dictionary per process)."""
 
-    def __init__(self) -> None:
-        self._tokenizer = None
+    def __init__(self, reader: Reader) -> None:
+        self.reader = reader
 
     def words(self, text: str) -> tuple[list[str], list[str]]:
         """(content words, noun compounds) of text in normalised form. Adjacent nouns make one compound
         (自主 + 返納 → 自主返納, マイナ + 保険証 → マイナ保険証): the unit a reader searches for."""
-        if self._tokenizer is None:
-            from sudachipy import Dictionary, SplitMode
-
-            self._tokenizer = Dictionary(dict="core").create(SplitMode.C)
         content: list[str] = []
         compounds: list[str] = []
         run: list[str] = []
         run_end = -1
-        for m in self._tokenizer.tokenize(text):
+        for m in self.reader.tokenize(text):
             pos, form = m.part_of_speech(), m.normalized_form()
             topical = pos[1] not in _SKIP and form not in _FORMAL and not _SYMBOLS.match(form)
             if pos[0] == "名詞" and topical and (not run or m.begin() == run_end):
@@ -173,9 +169,9 @@ class Summarizer:
     name = "summary"
     version = "1"
 
-    def __init__(self, options: SummaryOptions) -> None:
+    def __init__(self, options: SummaryOptions, reader: Reader) -> None:
         self.options = options
-        self.analyser = Analyser()
+        self.analyser = Analyser(reader)
 
     def __call__(self, episodes: list[Episode]) -> None:
         prepared = [(e, episode_sentences(e, self.analyser, self.options.min_sentence_chars)) for e in episodes]

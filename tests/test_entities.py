@@ -10,11 +10,12 @@ import yaml
 from pipeline.config import PROJECT_ROOT, load_config, load_gazetteer, resolve_path
 from pipeline.entities import (
     Mention, Pattern, consistent_labels, extend_organisations, hashtags, is_noise, merge, organisation_in_title,
-    patterns_for, propagate, resolve_overlaps, sentences, split_prefecture, stands_alone, trim,
+    patterns_for, propagate, resolve_overlaps, split_prefecture, stands_alone, trim,
 )  # fmt: skip
 from pipeline.config import GazetteerEntry
 from pipeline.metrics import GoldEntity, Span, score_entities
 from pipeline.runner import Runner
+from pipeline.turntext import sentences
 from tests.conftest import ARTICLE
 
 CONFIG = load_config()

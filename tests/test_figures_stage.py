@@ -1,4 +1,4 @@
-from pipeline.figures_stage import sentence_at, time_of
+from pipeline.turntext import sentence_at, time_of
 from pipeline.records import Turn, Word
 
 

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from pipeline.config import load_config
+from pipeline.dedup import Reader
 from pipeline.records import Episode
 from pipeline.runner import Runner
 from pipeline.summary import Analyser, keywords, pick, textrank
@@ -41,7 +42,7 @@ def test_keywords_are_weighted_against_the_batch():
 
 
 def test_nouns_form_compounds():
-    content, nouns = Analyser().words("マイナンバーカードの自主返納が増えています。")
+    content, nouns = Analyser(Reader()).words("マイナンバーカードの自主返納が増えています。")
     assert "自主返納" in nouns and "マイナンバーカード" in nouns
     assert "増える" in content and "いる" not in content
 
