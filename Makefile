@@ -8,7 +8,7 @@ OUTPUT ?= outputs
 ARGS   ?=
 
 .DELETE_ON_ERROR:
-.PHONY: all run test bench schema models sample-audio bench-audio lock clean distclean
+.PHONY: all run test test-fast bench schema models sample-audio bench-audio lock clean distclean
 
 all: run
 
@@ -28,6 +28,10 @@ run: models
 
 test: $(BIN)/.installed
 	$(BIN)/python -m pytest -q
+
+# The fast subset: no real model (fake stages for the engine); under 30 s.
+test-fast: $(BIN)/.installed
+	$(BIN)/python -m pytest -q -m "not model"
 
 # Benchmarks (not part of `make test`); figures go to bench/RESULTS.md by hand, with the machine and date.
 bench: $(BIN)/.installed

@@ -1,6 +1,6 @@
 """Benchmark: speaker diarization speed (real-time factor) and accuracy (DER) on the test recordings.
 
-Runs pipeline.diarize with the default configuration on two cores (diarize.cpu_threads) over:
+Runs pipeline.lib.diarization with the default configuration on two cores (diarize.cpu_threads) over:
 
 - asaradio_2024-05-13: the generated four-voice Japanese show (tests/data, 186 s, music bed, a 9 s caller);
 - pyannote_sample: a real two-person English phone call (tests/data/diarize, 30 s, pyannote.audio's sample).
@@ -49,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
     from pyannote.metrics.diarization import DiarizationErrorRate
 
     from pipeline.config import load_config
-    from pipeline.diarize import Diarizer
+    from pipeline.lib.diarization.diarizer import Diarizer
 
     options = load_config(overrides=args.overrides).diarize
     diarizer = Diarizer(options)

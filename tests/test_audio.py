@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from pipeline.audio import decode, probe
+from pipeline.lib.audio import decode, probe
 from pipeline.errors import InputFileError
 from tests.conftest import encode
 

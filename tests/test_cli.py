@@ -1,12 +1,18 @@
 """The CLI as a user meets it: help for every command, exit codes, and the README documenting each command."""
 
+import json
 import re
+import shutil
 
 import pytest
 from click.testing import CliRunner
 
 from pipeline.cli import cli
 from pipeline.config import PROJECT_ROOT
+from pipeline.files import read_jsonl
+
+# The entities stage loads GiNZA; the CLI tests below are about the engine, so they leave it off to stay fast.
+NO_NER = ["--set", "entities.enabled=false"]
 
 
 def _commands(group, prefix=()):
@@ -51,11 +57,11 @@ def test_config_shows_overrides_and_hash():
 
 def test_run_exit_codes(tmp_path):
     (tmp_path / "good.txt").write_text("佐藤:おはようございます。\n", encoding="utf-8")
-    ok = CliRunner().invoke(cli, ["run", str(tmp_path / "good.txt"), "-o", str(tmp_path / "out")])
+    ok = CliRunner().invoke(cli, ["run", str(tmp_path / "good.txt"), "-o", str(tmp_path / "out"), *NO_NER])
     assert ok.exit_code == 0, ok.output
     assert "1 ok, 0 failed" in ok.output
     (tmp_path / "bad.srt").write_text("no cues here\n", encoding="utf-8")
-    bad = CliRunner().invoke(cli, ["run", str(tmp_path), "-o", str(tmp_path / "out")])
+    bad = CliRunner().invoke(cli, ["run", str(tmp_path), "-o", str(tmp_path / "out"), *NO_NER])
     assert bad.exit_code == 1
     assert "bad.srt" in bad.output and "no subtitle cues" in bad.output
     assert "1 ok, 1 failed" in bad.output
@@ -64,3 +70,59 @@ def test_run_exit_codes(tmp_path):
 def test_schema_check_passes_on_the_committed_schema():
     result = CliRunner().invoke(cli, ["schema", "--check"])
     assert result.exit_code == 0, result.output
+
+
+def test_same_named_files_in_show_folders_stay_distinct_and_index_and_export_accept_them(tmp_path):
+    """Per-show folders of date-named files: two records, each with its own text; a copy aired in another
+    folder is removed from the later airing only, pointing at the first."""
+    inbox = tmp_path / "in"
+    for show, text in (("showA", "佐藤:今日は値上げの話です。\n"), ("showB", "山田:今日は桜の話です。\n")):
+        (inbox / show).mkdir(parents=True)
+        (inbox / show / "2024-03-13.txt").write_text(text, encoding="utf-8")
+    ad = "広告:春の交通安全運動が始まります。ヘルメットを着けて自転車に乗りましょう。交通ルールを守りましょう。\n"
+    for show in ("showA", "showB"):
+        (inbox / show / "show.txt").write_text(ad, encoding="utf-8")
+    out = tmp_path / "out"
+    result = CliRunner().invoke(cli, ["run", str(inbox), "-o", str(out), *NO_NER])
+    assert result.exit_code == 0, result.output
+    records = {r["episode_id"]: r for r in read_jsonl(out / "episodes.jsonl")}
+    assert set(records) == {"showA/2024-03-13.txt", "showA/show.txt", "showB/2024-03-13.txt", "showB/show.txt"}
+    assert "値上げ" in records["showA/2024-03-13.txt"]["text"] and "桜" in records["showB/2024-03-13.txt"]["text"]
+    assert "交通安全" in records["showA/show.txt"]["text"]  # the first copy is kept
+    removed = records["showB/show.txt"]["dedup"]["removals"]
+    assert removed and {r["dup_of"]["episode_id"] for r in removed} == {"showA/show.txt"}
+
+    assert CliRunner().invoke(cli, ["index", str(out)]).exit_code == 0
+    exported = CliRunner().invoke(cli, ["export", "--format", "elasticsearch", str(out), "--out", str(tmp_path / "x")])
+    assert exported.exit_code == 0, exported.output
+    lines = (tmp_path / "x" / "broadcast-turns.bulk.ndjson").read_text(encoding="utf-8").splitlines()
+    ids = [json.loads(line)["index"]["_id"] for line in lines[0::2]]
+    assert len(ids) == len(set(ids)) >= 3
+
+
+def test_a_bad_show_profile_is_refused_when_loaded_naming_file_and_key(tmp_path):
+    shows = tmp_path / "shows"
+    shutil.copytree(PROJECT_ROOT / "configs" / "shows", shows)
+    (shows / "broken.yaml").write_text("name: Broken\nentities:\n  - {name: '', label: Person}\n", encoding="utf-8")
+    (tmp_path / "broken_2024-03-13.txt").write_text("佐藤:おはよう。\n", encoding="utf-8")
+    result = CliRunner().invoke(cli, ["run", str(tmp_path / "broken_2024-03-13.txt"), "-o", str(tmp_path / "out"),
+                                      "--set", f"input.shows_dir={shows}"])  # fmt: skip
+    assert result.exit_code != 0
+    assert "broken.yaml" in result.output and "entities.0.name" in result.output
+    assert not (tmp_path / "out" / "episodes.jsonl").exists()
+
+
+def test_a_failure_after_the_file_stages_is_counted_in_the_tally_and_the_exit_code(tmp_path, monkeypatch):
+    from pipeline.stages.figures import FiguresStage
+
+    def broken(self, episode, job):
+        raise RuntimeError("simulated bug")
+
+    monkeypatch.setattr(FiguresStage, "run", broken)
+    (tmp_path / "a.txt").write_text("佐藤:運賃は200円です。\n", encoding="utf-8")
+    result = CliRunner().invoke(cli, ["run", str(tmp_path / "a.txt"), "-o", str(tmp_path / "out"), *NO_NER])
+    assert result.exit_code == 1
+    assert "FAIL  " in result.output and "figures: simulated bug" in result.output
+    assert "0 ok, 1 failed" in result.output
+    (record,) = read_jsonl(tmp_path / "out" / "episodes.jsonl")
+    assert record["status"] == "error" and record["error"]["stage"] == "figures"

@@ -32,8 +32,8 @@ def test_user_config_file_is_partial(tmp_path):
     "override, message",
     [
         ("transcribe.beam_sise=1", "unknown key"),
-        ("transcribe.beam_size=lots", "expected int"),
-        ("transcribe.vocabulary_as=everything", "not one of"),
+        ("transcribe.beam_size=lots", "valid integer"),
+        ("transcribe.vocabulary_as=everything", "Input should be 'hotwords'"),
         ("nonsense", "section.key=value"),
     ],
 )

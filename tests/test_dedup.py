@@ -6,26 +6,20 @@ import pytest
 import yaml
 
 from pipeline.config import load_config
-from pipeline.dedup import deduplicate_batch, normalise, split_units, within_episode
-from pipeline.ingest import blank_episode
+from pipeline.lib.dedup import Document, deduplicate_batch, normalise, split_units, within_episode
 from pipeline.records import Segment, Word
-from pipeline.textin import parse_plain
+from pipeline.text.transcripts import parse_plain
 from tests.conftest import ARTICLE, PROJECT_ROOT
 
 OPTIONS = load_config().dedup
 
 
 def episode_from_text(tmp_path, text, name="show_2024-01-01.txt", air_date=None):
-    path = tmp_path / name
-    path.write_text(text, encoding="utf-8")
-    episode = blank_episode(path, "0" * 64, "text", "h")
-    episode.segments = parse_plain(text)
-    episode.show.air_date = air_date
-    return episode
+    return Document(id=name, segments=parse_plain(text), air_date=air_date)
 
 
 def dedup_one(episode, options=OPTIONS):
-    kept, report = deduplicate_batch([episode], options)[episode.episode_id]
+    kept, report = deduplicate_batch([episode], options)[episode.id]
     return kept, report
 
 
@@ -38,7 +32,7 @@ def test_normalise_ignores_width_punctuation_space_and_fillers():
 
 
 def test_asr_text_without_punctuation_splits_at_pauses_not_inside_english():
-    segments = [Segment(0, 0.0, 5.0, "おはようございます ONE MORNING です 今日は晴れ", None, None, [])]
+    segments = [Segment(id=0, start=0.0, end=5.0, text="おはようございます ONE MORNING です 今日は晴れ", speaker=None, line=None, words=[])]
     assert [u.text for u in split_units(segments, ())] == ["おはようございます", "ONE MORNING", "です", "今日は晴れ"]
 
 
@@ -59,8 +53,8 @@ def test_sentence_repeated_20_times_and_word_looped_50_times_collapse_to_one(tmp
 
 def test_loop_across_consecutive_asr_segments_keeps_timestamps_of_what_stays(tmp_path):
     def seg(i, text, start):
-        words = [Word(start + k * 0.1, start + (k + 1) * 0.1, ch, 0.9) for k, ch in enumerate(text)]
-        return Segment(i, start, start + len(text) * 0.1, text, None, None, words)
+        words = [Word(start=start + k * 0.1, end=start + (k + 1) * 0.1, text=ch, probability=0.9) for k, ch in enumerate(text)]
+        return Segment(id=i, start=start, end=start + len(text) * 0.1, text=text, speaker=None, line=None, words=words)
 
     segments = [seg(0, "ニュースをお伝えします", 0.0)] + [seg(i, "ご視聴ありがとうございました", 2.0 + i * 2) for i in range(1, 7)]
     episode = episode_from_text(tmp_path, "x")
@@ -128,7 +122,7 @@ def test_spans_point_at_the_removed_text_and_the_kept_copy(tmp_path):
     assert original[removal.span[0] : removal.span[1]] == removal.text
     kept_copy = original[removal.dup_of.span[0] : removal.dup_of.span[1]]
     assert normalise(kept_copy, ()) == normalise(removal.text, ()) and removal.dup_of.span[1] <= removal.span[0]
-    assert removal.dup_of.episode_id == episode.episode_id
+    assert removal.dup_of.episode_id == episode.id
 
 
 def _lines(spec):
@@ -181,12 +175,12 @@ def test_cross_episode_passage_is_marked_in_the_later_airing_whatever_the_order(
     a, b = _two_episodes(tmp_path)
     batch = [a, b] if order == "aired" else [b, a]
     results = deduplicate_batch(batch, OPTIONS)
-    kept_a, report_a = results[a.episode_id]
-    kept_b, report_b = results[b.episode_id]
+    kept_a, report_a = results[a.id]
+    kept_b, report_b = results[b.id]
     assert report_a.removals == []  # the first airing keeps its copy
     assert "交通安全運動" in joined(kept_a)
     cross = [r for r in report_b.removals if r.kind == "cross_episode"]
-    assert cross and all(r.dup_of.episode_id == a.episode_id for r in cross)
+    assert cross and all(r.dup_of.episode_id == a.id for r in cross)
     assert "交通安全運動" not in joined(kept_b) and "ヘルメット" not in joined(kept_b)
     assert "蔵書は約12万冊です。" in joined(kept_b) and "今日はここまで。" in joined(kept_b)
     original_a = joined(a.segments)

@@ -8,14 +8,14 @@ import pytest
 import yaml
 
 from pipeline.config import PROJECT_ROOT, load_config, load_gazetteer, resolve_path
-from pipeline.entities import (
+from pipeline.lib.entities import (
     Mention, Pattern, consistent_labels, extend_organisations, hashtags, is_noise, merge, organisation_in_title,
     patterns_for, propagate, resolve_overlaps, split_prefecture, stands_alone, trim,
 )  # fmt: skip
 from pipeline.config import GazetteerEntry
-from pipeline.metrics import GoldEntity, Span, score_entities
-from pipeline.runner import Runner
-from pipeline.turntext import sentences
+from pipeline.lib.metrics import GoldEntity, Span, score_entities
+from pipeline.plan import run_pipeline
+from pipeline.text.sentences import sentences
 from tests.conftest import ARTICLE
 
 CONFIG = load_config()
@@ -136,7 +136,7 @@ def test_mentions_merge_into_one_entity_per_person():
 
 
 def test_gazetteer_aliases_become_patterns_for_the_name():
-    patterns = patterns_for([GazetteerEntry("共同通信", "Company", ["共同通信社"])], [("塚越", "塚越健司")])
+    patterns = patterns_for([GazetteerEntry(name="共同通信", label="Company", aliases=["共同通信社"])], [("塚越", "塚越健司")])
     assert patterns == [
         Pattern("共同通信", "Company", "共同通信", "gazetteer"), Pattern("共同通信社", "Company", "共同通信", "gazetteer"),
         Pattern("塚越", "Person", "塚越健司", "text"),
@@ -159,9 +159,9 @@ def run_one(tmp_path, source, name):
     folder = tmp_path / "in"
     folder.mkdir()
     shutil.copy(source, folder / name)
-    (result,) = list(Runner(CONFIG, tmp_path / "out").run([folder / name]))
-    assert result.ok, result.episode.error
-    return result.episode
+    (episode,) = run_pipeline([folder / name], tmp_path / "out", CONFIG)
+    assert episode.status == "ok", episode.error
+    return episode
 
 
 def score_episode(episode, gold_file):

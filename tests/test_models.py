@@ -2,7 +2,7 @@ import hashlib
 
 import pytest
 
-from pipeline import models
+from pipeline.lib import models
 from pipeline.errors import ModelUnavailableError
 
 

@@ -1,4 +1,4 @@
-"""The batch runner end to end, with the real bundled model on small audio made from the sample."""
+"""The default plan end to end, with the real bundled model on small audio made from the sample."""
 
 import json
 import shutil
@@ -12,34 +12,25 @@ import numpy as np
 import pytest
 
 from pipeline.config import load_config
-from pipeline.emit import EPISODES_FILE, TURNS_FILE, episode_schema, turn_schema
-from pipeline.fileio import TEMP_PREFIX, read_jsonl
-from pipeline.runner import Runner, discover, shard
+from pipeline.engine.output import EPISODES_FILE, TURNS_FILE
+from pipeline.files import TEMP_PREFIX, read_jsonl
+from pipeline.plan import run_pipeline
+from pipeline.records.schema import episode_schema, turn_schema
 from tests.conftest import SAMPLE_AUDIO, encode, write_wav
 
+pytestmark = pytest.mark.model
 RATE = 16000
 
 
 def run_batch(folder, out, overrides=()):
-    config = load_config(overrides=list(overrides))
-    files, skipped = discover([folder], config)
-    results = list(Runner(config, out).run(files))
-    return {r.episode.source.name: r.episode for r in results}, skipped
+    episodes = run_pipeline([folder], out, load_config(overrides=list(overrides)))
+    return {e.source.name: e for e in episodes}, None
 
 
 @pytest.fixture(scope="module")
 def short_clip(sample_pcm):
     """The sample's first 12 s: the hosts' opening lines."""
     return sample_pcm[: 12 * RATE]
-
-
-def test_discover_skips_unknown_types_and_hidden_files(tmp_path, config):
-    for name in ("b.mp3", "a.txt", "c.vtt", "notes.pdf", ".hidden.wav"):
-        (tmp_path / name).write_bytes(b"x")
-    files, skipped = discover([tmp_path], config)
-    assert [p.name for p in files] == ["a.txt", "b.mp3", "c.vtt"]
-    assert [p.name for p in skipped] == ["notes.pdf"]
-    assert [p.name for p in shard(files, 1, 2)] == ["b.mp3"]
 
 
 def test_bad_files_get_their_own_errors_and_good_ones_are_processed(tmp_path, short_clip):
@@ -66,7 +57,8 @@ def test_bad_files_get_their_own_errors_and_good_ones_are_processed(tmp_path, sh
     assert "no speech detected" in " ".join(silence.notes)
 
     speech = episodes["asaradio_2024-03-12_clip.mp3"]
-    assert speech.status == "ok" and "あさラジ" in speech.text.replace(" ", "") or "ラジ" in speech.text
+    assert speech.status == "ok"
+    assert "ラジ" in speech.text  # the show's name (あさラジ; base sometimes writes 朝ラジ)
     assert speech.show.air_date == "2024-03-12" and speech.show.name == "あさラジ"
     assert speech.transcription.language == "ja"
     words = [w for s in speech.segments for w in s.words]
@@ -77,7 +69,7 @@ def test_bad_files_get_their_own_errors_and_good_ones_are_processed(tmp_path, sh
     for record in records:
         jsonschema.validate(record, episode_schema())
     turns = read_jsonl(tmp_path / "out" / TURNS_FILE)
-    assert {t["episode_id"] for t in turns} == {"asaradio_2024-03-12_clip", "asaradio_2024-03-13"}
+    assert {t["episode_id"] for t in turns} == {"asaradio_2024-03-12_clip.mp3", "asaradio_2024-03-13.txt"}
     for turn in turns:
         jsonschema.validate(turn, turn_schema())
     assert any(t["speaker_name"] == "佐藤花子" and t["show"] == "あさラジ" for t in turns)
@@ -99,8 +91,16 @@ def test_second_run_is_cached_and_output_options_do_not_rerun_asr(tmp_path, shor
     assert second["clip.wav"].text == first["clip.wav"].text
     assert all(s["words"] == [] for s in read_jsonl(out / EPISODES_FILE)[0]["segments"])
 
+    def recomputed(episodes):
+        """Stages that ran rather than came from the cache (ingest and speakers are never cached)."""
+        return {r.stage for r in episodes["clip.wav"].provenance.stages if not r.cached} - {"ingest", "speakers"}
+
+    assert recomputed(second) == set()
     third, _ = run_batch(inbox, out, ["transcribe.beam_size=1"])
-    assert not {r.stage: r for r in third["clip.wav"].provenance.stages}["transcribe"].cached
+    assert "transcribe" in recomputed(third) and "diarize" not in recomputed(third)
+    fourth, _ = run_batch(inbox, out, ["transcribe.beam_size=1", "summary.keywords=3"])
+    assert recomputed(fourth) == {"summary"}
+    assert len(fourth["clip.wav"].summary.keywords) <= 3
 
 
 def test_renamed_file_keeps_its_transcription_but_takes_its_new_name(tmp_path, short_clip):
@@ -112,7 +112,7 @@ def test_renamed_file_keeps_its_transcription_but_takes_its_new_name(tmp_path, s
     (inbox / "asaradio_2024-03-12.wav").rename(inbox / "asaradio_2024-04-02.wav")
     episodes, _ = run_batch(inbox, out)
     episode = episodes["asaradio_2024-04-02.wav"]
-    assert episode.episode_id == "asaradio_2024-04-02" and episode.show.air_date == "2024-04-02"
+    assert episode.episode_id == "asaradio_2024-04-02.wav" and episode.show.air_date == "2024-04-02"
     assert {r.stage: r.cached for r in episode.provenance.stages}["transcribe"]
 
 
@@ -152,19 +152,3 @@ def test_kill_9_mid_run_then_rerun_completes_with_no_partial_files(tmp_path, sam
     assert [r["status"] for r in records] == ["ok", "ok", "ok"]
     assert records[0]["provenance"]["stages"][1]["cached"] is True  # the file finished before the kill
     _no_partial_files(out)
-
-
-def test_a_failing_batch_stage_keeps_every_record(tmp_path, monkeypatch):
-    from pipeline.dedup import DedupStage
-
-    def broken(self, episodes):
-        raise RuntimeError("simulated bug")
-
-    monkeypatch.setattr(DedupStage, "__call__", broken)
-    inbox = tmp_path / "in"
-    inbox.mkdir()
-    (inbox / "a.txt").write_text("佐藤:おはようございます。\n", encoding="utf-8")
-    episodes, _ = run_batch(inbox, tmp_path / "out")
-    assert episodes["a.txt"].status == "ok"
-    assert "dedup failed (RuntimeError: simulated bug)" in episodes["a.txt"].notes[0]
-    assert len(read_jsonl(tmp_path / "out" / EPISODES_FILE)) == 1

@@ -15,10 +15,10 @@ from click.testing import CliRunner
 
 from pipeline.cli import cli
 from pipeline.config import load_config
-from pipeline.emit import TURNS_FILE
-from pipeline.fileio import read_jsonl
-from pipeline.runner import Runner
-from pipeline.search import Query, SearchError, build_index, fold, match_phrase, search, segment
+from pipeline.engine.output import TURNS_FILE
+from pipeline.files import read_jsonl
+from pipeline.plan import run_pipeline
+from pipeline.search.index import Query, SearchError, build_index, fold, match_phrase, search, segment
 from tests.conftest import SAMPLE_TEXT
 
 OPTIONS = load_config(overrides=["search.highlight_start=【", "search.highlight_end=】"]).search
@@ -92,7 +92,7 @@ def hand_index(tmp_path):
 def sample_records(tmp_path_factory):
     """The pipeline's turn records of the bundled text sample, and their index."""
     out = tmp_path_factory.mktemp("sample")
-    list(Runner(load_config(), out).run([SAMPLE_TEXT]))
+    run_pipeline([SAMPLE_TEXT], out, load_config())
     build_index(out, out / "search.sqlite")
     return out, read_jsonl(out / TURNS_FILE)
 
@@ -120,6 +120,7 @@ def test_more_occurrences_rank_higher(hand_index):
     assert found[0].record["id"] == max(HAND_MADE, key=lambda r: r["text"].count("値上げ"))["id"]
 
 
+@pytest.mark.model
 def test_every_bigram_of_the_sample_finds_exactly_its_turns(sample_records):
     out, records = sample_records
     bigrams = sorted({r["text"][i : i + 2] for r in records for i in range(len(r["text"]) - 1)})
@@ -185,7 +186,7 @@ def test_a_failed_index_run_leaves_the_index_as_it_was(tmp_path):
     build_index(write_turns(tmp_path / "day1", HAND_MADE), db)
     broken = {**HAND_MADE[0], "text": "すっかり別の話。"}
     del broken["entities"]  # a record without its entities cannot be indexed
-    with pytest.raises(KeyError):
+    with pytest.raises(SearchError, match=r"turns.jsonl, line 1: .*entities.*Field required"):
         build_index(write_turns(tmp_path / "day2", [broken]), db)
     assert_exact_and_ranked(hits(db, "返納"), HAND_MADE, "返納")
     assert hits(db, "別の話") == []
@@ -196,7 +197,7 @@ def test_an_index_run_killed_mid_transaction_leaves_the_index_as_it_was(tmp_path
     build_index(write_turns(tmp_path / "day1", HAND_MADE), db)
     many = [{**r, "episode_id": f"{i}{r['episode_id']}", "id": f"{i}{r['id']}"} for i in range(3000) for r in HAND_MADE]
     big = write_turns(tmp_path / "big", many)
-    code = ("from pathlib import Path; from pipeline.search import build_index; "
+    code = ("from pathlib import Path; from pipeline.search.index import build_index; "
             f"build_index(Path({str(big)!r}), Path({str(db)!r}))")  # fmt: skip
     proc = subprocess.Popen([sys.executable, "-c", code])
     journal = db.with_name(db.name + "-journal")
@@ -262,11 +263,12 @@ def test_cli_index_and_search(tmp_path):
     assert missing.exit_code == 1 and "pipeline index" in missing.output
 
 
+@pytest.mark.model
 def test_article_search_equals_the_substring_scan(tmp_path, article_text):
     (tmp_path / "in").mkdir()
     (tmp_path / "in" / "onemorning_2023-07-05_article.txt").write_text(article_text, encoding="utf-8")
     out = tmp_path / "out"
-    list(Runner(load_config(), out).run([tmp_path / "in" / "onemorning_2023-07-05_article.txt"]))
+    run_pipeline([tmp_path / "in" / "onemorning_2023-07-05_article.txt"], out, load_config())
     db = out / "search.sqlite"
     build_index(out, db)
     records = read_jsonl(out / TURNS_FILE)

@@ -1,6 +1,6 @@
 import datetime as dt
 
-from pipeline.showinfo import date_from_filename, date_from_text
+from pipeline.lib.showinfo import date_from_filename, date_from_text
 
 
 def test_date_from_filename():

@@ -4,10 +4,11 @@ import pytest
 
 from pipeline.config import load_config, load_profiles, match_profile, resolve_path
 from pipeline.records import Segment, SpeakerSpan, Word
-from pipeline.speakers import (
-    NARRATION, NameCandidate, audio_turns, label_segments, resolve_name, speaker_at, text_turns,
+from pipeline.lib.speakers import (
+    NARRATION, NameCandidate, audio_turns, describe_speakers, label_segments, name_candidates, resolve_name,
+    speaker_at, text_turns,
 )  # fmt: skip
-from pipeline.textin import parse_cues, parse_plain
+from pipeline.text.transcripts import parse_cues, parse_plain
 from tests.test_dedup import dedup_one, episode_from_text
 
 CONFIG = load_config()
@@ -34,8 +35,8 @@ def test_speaker_at_prefers_most_overlap_then_nearest():
 
 def test_asr_segment_is_split_where_the_speaker_changes_and_turns_merge():
     # one ASR segment holds the end of A's line and B's answer; B's next segment continues the same turn
-    seg0 = Segment(0, 0.0, 2.0, "はいそうです", None, None, words("はいそう", 0.0, 0.25) + words("です", 1.0, 0.5))
-    seg1 = Segment(1, 2.1, 3.0, "ね", None, None, words("ね", 2.1, 0.9))
+    seg0 = Segment(id=0, start=0.0, end=2.0, text="はいそうです", speaker=None, line=None, words=words("はいそう", 0.0, 0.25) + words("です", 1.0, 0.5))
+    seg1 = Segment(id=1, start=2.1, end=3.0, text="ね", speaker=None, line=None, words=words("ね", 2.1, 0.9))
     s = spans((0.0, 0.95, "SPEAKER_00"), (0.95, 3.0, "SPEAKER_01"))
     turns = audio_turns([seg0, seg1], s)
     assert [(t.speaker, t.text, t.segments) for t in turns] == [
@@ -47,7 +48,7 @@ def test_asr_segment_is_split_where_the_speaker_changes_and_turns_merge():
 
 
 def test_word_on_a_boundary_goes_to_the_speaker_who_covers_it():
-    seg = Segment(0, 0.0, 2.0, "あい", None, None, [Word(0.0, 1.0, "あ", 0.9), Word(0.9, 1.6, "い", 0.9)])
+    seg = Segment(id=0, start=0.0, end=2.0, text="あい", speaker=None, line=None, words=[Word(start=0.0, end=1.0, text="あ", probability=0.9), Word(start=0.9, end=1.6, text="い", probability=0.9)])
     turns = audio_turns([seg], spans((0.0, 1.0, "SPEAKER_00"), (1.0, 2.0, "SPEAKER_01")))
     assert [(t.speaker, t.text) for t in turns] == [("SPEAKER_00", "あ"), ("SPEAKER_01", "い")]
 
@@ -86,25 +87,28 @@ def test_names_from_profile_credits_and_introductions():
     assert resolve_name("ゲスト", None, []) == ("ゲスト", "label")
 
 
-def test_sample_article_turns_and_names(tmp_path, article_text):
-    from pipeline.speakers import SpeakersStage
+def text_speakers(document, episode_id):
+    """Turns and speakers of a deduplicated text transcript, as the speakers stage makes them."""
+    kept, report = dedup_one(document)
+    turns = text_turns(kept, OPTIONS, subtitles=False)
+    candidates = name_candidates(report.credits, kept, OPTIONS)
+    return turns, describe_speakers(turns, False, {}, candidates, match_profile(episode_id, PROFILES))
 
-    episode = episode_from_text(tmp_path, article_text, name="onemorning_2023-07-05_article.txt")
-    episode.segments, episode.dedup = dedup_one(episode)
-    SpeakersStage(OPTIONS)(episode, match_profile("onemorning_2023-07-05_article", PROFILES))
-    assert [t.speaker for t in episode.turns] == [NARRATION, "吉田", "塚越", "JOY", "塚越", "吉田", "塚越"]
-    names = {s.id: (s.name, s.named_by, s.role) for s in episode.speakers}
+
+def test_sample_article_turns_and_names(tmp_path, article_text):
+    document = episode_from_text(tmp_path, article_text, name="onemorning_2023-07-05_article.txt")
+    turns, speakers = text_speakers(document, "onemorning_2023-07-05_article.txt")
+    assert [t.speaker for t in turns] == [NARRATION, "吉田", "塚越", "JOY", "塚越", "吉田", "塚越"]
+    names = {s.id: (s.name, s.named_by, s.role) for s in speakers}
     assert names["吉田"] == ("吉田明世", "profile", "host")
     assert names["塚越"][0] == "塚越健司"
-    assert sum(s.turn_count for s in episode.speakers) == len(episode.turns)
+    assert sum(s.turn_count for s in speakers) == len(turns)
 
 
 def test_bundled_text_sample_names_its_guest(tmp_path):
-    from pipeline.speakers import SpeakersStage
     from tests.conftest import SAMPLE_TEXT
 
-    episode = episode_from_text(tmp_path, SAMPLE_TEXT.read_text(encoding="utf-8"), name=SAMPLE_TEXT.name)
-    episode.segments, episode.dedup = dedup_one(episode)
-    SpeakersStage(OPTIONS)(episode, match_profile(SAMPLE_TEXT.stem, PROFILES))
-    names = {s.id: s.name for s in episode.speakers}
+    document = episode_from_text(tmp_path, SAMPLE_TEXT.read_text(encoding="utf-8"), name=SAMPLE_TEXT.name)
+    _, speakers = text_speakers(document, SAMPLE_TEXT.name)
+    names = {s.id: s.name for s in speakers}
     assert names == {NARRATION: None, "佐藤": "佐藤花子", "中村": "中村美咲", "山田": "山田太郎"}

@@ -8,8 +8,10 @@ from click.testing import CliRunner
 
 from pipeline.cli import cli
 from pipeline.config import load_config
-from pipeline.runner import Runner
+from pipeline.plan import run_pipeline
 from tests.conftest import PROJECT_ROOT, SAMPLE_AUDIO, encode
+
+pytestmark = pytest.mark.model
 
 ENROL = PROJECT_ROOT / "tests" / "data" / "diarize"
 RATE = 16000
@@ -36,9 +38,9 @@ def enrolled_shows(tmp_path_factory):
 @pytest.fixture(scope="module")
 def episode(enrolled_shows, tmp_path_factory):
     config = load_config(overrides=[f"input.shows_dir={enrolled_shows}"])
-    (result,) = Runner(config, tmp_path_factory.mktemp("out")).run([SAMPLE_AUDIO])
-    assert result.ok, result.episode.error
-    return result.episode
+    (episode,) = run_pipeline([SAMPLE_AUDIO], tmp_path_factory.mktemp("out"), config)
+    assert episode.status == "ok", episode.error
+    return episode
 
 
 def test_enrolled_hosts_are_named_and_the_guest_stays_anonymous(episode, sample_reference):

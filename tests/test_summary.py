@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 
 from pipeline.config import load_config
-from pipeline.dedup import Reader
+from pipeline.lib.dedup import Reader
 from pipeline.records import Episode
-from pipeline.runner import Runner
-from pipeline.summary import Analyser, keywords, pick, textrank
+from pipeline.plan import run_pipeline
+from pipeline.lib.summary import Analyser, keywords, pick, textrank
 from tests.conftest import ARTICLE, SAMPLE_TEXT
 
 CONFIG = load_config()
@@ -70,9 +70,9 @@ def run(tmp_path, *sources):
     folder.mkdir()
     for source in sources:
         shutil.copy(source, folder / source.name)
-    results = list(Runner(CONFIG, tmp_path / "out").run(sorted(folder.iterdir())))
-    assert all(r.ok for r in results)
-    return {r.episode.episode_id: r.episode for r in results}
+    episodes = run_pipeline(sorted(folder.iterdir()), tmp_path / "out", CONFIG)
+    assert all(e.status == "ok" for e in episodes)
+    return {e.episode_id: e for e in episodes}
 
 
 @pytest.mark.model
@@ -80,11 +80,11 @@ def test_sample_article_summary(tmp_path):
     if not ARTICLE.is_file():
         pytest.skip("../shared/samples is not present on this machine")
     episodes = run(tmp_path, ARTICLE, SAMPLE_TEXT)
-    article = episodes[ARTICLE.stem]
+    article = episodes[ARTICLE.name]
     check_summary(article, CONFIG.summary.key_sentences)
     # the subject is the returns of the My Number card; the other episode of the batch is about prices
     top = [k.text for k in article.summary.keywords[:5]]
     assert "マイナンバーカード" in top and "自主返納" in [k.text for k in article.summary.keywords]
-    assert "値上げ" in [k.text for k in episodes[SAMPLE_TEXT.stem].summary.keywords[:3]]
+    assert "値上げ" in [k.text for k in episodes[SAMPLE_TEXT.name].summary.keywords[:3]]
     guest = next(line for line in article.summary.speakers if line.name == "塚越健司")
     assert guest is article.summary.speakers[0]  # he talks the most

@@ -1,7 +1,7 @@
 import pytest
 
 from pipeline.errors import InputFileError
-from pipeline.textin import parse_cues, parse_plain, parse_timestamp, read_transcript, split_speaker
+from pipeline.text.transcripts import parse_cues, parse_plain, parse_timestamp, read_transcript, split_speaker
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,118 @@
+"""The driver of a run: files -> the plan's phases -> episodes.jsonl and turns.jsonl.
+
+The runner knows no stage by name. It walks the plan's phases: a run of file stages goes to the executor (per
+file, any order, results put back in input order), a batch stage runs here over every episode still ok. A stage
+that fails marks its episode `status: error` (with the stage and message) and later stages skip that episode;
+the record is still written, and the run's tally counts it, whichever stage failed.
+
+What a batch is: the files of one `pipeline run` (after --shard). Batch stages see exactly those episodes, so
+cross-episode dedup compares the files of the batch only, and keyword weights are relative to it. Outputs of
+separate runs or shards are separate batches: combine them with `pipeline index` into one search index, not by
+concatenating JSONL files whose batch results were computed apart (README, "Batches and shards").
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+
+from pipeline.config import Config, load_profiles, match_profile, resolve_path
+from pipeline.engine.cache import StageCache, stage_key
+from pipeline.engine.executor import Executor, make_executor
+from pipeline.files import remove_stale_temp_files, sha256_file
+from pipeline.engine.inputs import Input, input_kind
+from pipeline.engine.output import write_outputs
+from pipeline.engine.plan import Plan
+from pipeline.engine.stage import FILE, BatchStage, Job, ModelStore, Stage
+from pipeline.engine.work import FileWork, Task, blank_episode, fail, finish, prepare
+from pipeline.records import Episode, stable_hash
+
+log = logging.getLogger(__name__)
+
+# Called as each file finishes a phase of file stages: (task, phase number counted over file phases from 0).
+OnFile = Callable[[Task, int], None]
+
+
+class Runner:
+    def __init__(
+        self, config: Config, output_dir: Path, plan: Plan, executor: Executor | None = None,
+        show_progress: bool = False,
+    ) -> None:  # fmt: skip
+        self.config = config
+        self.output_dir = output_dir
+        self.plan = plan
+        self.executor = executor or make_executor(config.runner.executor)
+        self.show_progress = show_progress
+        cache_dir = Path(config.runner.cache_dir).expanduser() if config.runner.cache_dir else output_dir / ".cache"
+        self.cache = StageCache(cache_dir)
+        self.profiles = load_profiles(resolve_path(config.input.shows_dir))
+        self.models = ModelStore()  # this process's models, for the in-process executor and batch stages
+
+    def task(self, index: int, item: Input) -> Task:
+        kind = input_kind(item.path, self.config.input) or "audio"
+        try:
+            sha, size = sha256_file(item.path), item.path.stat().st_size
+        except OSError as e:
+            episode = blank_episode(item.path, item.episode_id, "", kind, 0, self.config.hash())
+            fail(episode, "read", e)
+            return Task(index, item.path, "", None, episode, {})
+        episode = blank_episode(item.path, item.episode_id, sha, kind, size, self.config.hash())
+        return Task(index, item.path, sha, match_profile(item.episode_id, self.profiles), episode, {FILE: sha})
+
+    def run(self, inputs: list[Input], on_file: OnFile | None = None) -> list[Episode]:
+        """Every phase of the plan over the batch, then the JSONL; returns the records in input order."""
+        for folder in (self.output_dir, self.cache.folder):
+            if removed := remove_stale_temp_files(folder):
+                log.info("removed %d temp file(s) left by an interrupted run in %s", removed, folder)
+        tasks = [self.task(i, item) for i, item in enumerate(inputs)]
+        file_phase = 0
+        for phase in self.plan.phases():
+            ok = [t for t in tasks if t.episode.status == "ok"]
+            if phase.scope == "batch":
+                self.run_batch_stage(phase.stages[0], ok)
+                continue
+            work = FileWork(phase.stages, self.cache, self.config.ingest, self.show_progress, self.models)
+            for done in self.executor.map(work, ok):
+                tasks[done.index] = done
+                if on_file:
+                    on_file(done, file_phase)
+            file_phase += 1
+        episodes = [t.episode for t in tasks]
+        write_outputs(self.output_dir, episodes, self.config.output)
+        return episodes
+
+    def run_batch_stage(self, stage: Stage, tasks: list[Task]) -> None:
+        """One batch stage over the episodes still ok. Cached as a whole: its key covers every episode's input
+        keys and ids, so adding a file to the batch re-runs it. If it fails, every episode it was given fails."""
+        assert isinstance(stage, BatchStage)
+        items = [(t, self._job(t)) for t in tasks if stage.applies_to(t.episode)]
+        if not items:
+            return
+        started = time.perf_counter()
+        try:
+            prepared = [(t, job, *prepare(stage, t, job)) for t, job in items]
+            batch = stable_hash(sorted((t.episode.episode_id, key) for t, _, key, _ in prepared), length=24)
+            keys = {t.index: stage_key(stage, batch, {"episode_id": t.episode.episode_id}) for t, *_ in prepared}
+            cached = stage.cacheable and all(self.cache.load_into(stage, keys[t.index], t.episode) for t, *_ in prepared)
+            if not cached:
+                notes_before = {t.index: len(t.episode.notes) for t, *_ in prepared}
+                stage.run_batch([(t.episode, job) for t, job, *_ in prepared])
+                if stage.cacheable:
+                    for t, *_ in prepared:
+                        self.cache.save(stage, keys[t.index], t.episode, t.episode.notes[notes_before[t.index]:])
+        except Exception as e:
+            log.error("%s failed for the batch: %s: %s", stage.name, type(e).__name__, e)
+            log.debug("%s", traceback.format_exc())
+            for t, _ in items:
+                fail(t.episode, stage.name, e)
+            return
+        seconds = (time.perf_counter() - started) / len(prepared)  # the batch's time, shared out
+        for t, _, _, options_hash in prepared:
+            finish(stage, t, keys[t.index], options_hash, cached, seconds)
+
+    def _job(self, task: Task) -> Job:
+        return Job(path=task.path, sha256=task.sha256, profile=task.profile, ingest=self.config.ingest,
+                   models=self.models, show_progress=self.show_progress)  # fmt: skip

@@ -1,0 +1,635 @@
+"""Deduplicate repeated text: ASR loops, repeated passages, boilerplate, and repeats across a batch.
+
+Nothing is deleted silently. Every removal is a `Removal` with its kind, reason, text, position in the
+transcript as it was before dedup (character span; time span for audio) and, for duplicates, `dup_of`: where
+the kept copy is. All detection is pure functions over segments; the stage class only wires options in.
+
+Positions: `span` is [start, end) in the episode's pre-dedup `text` (segments joined by newlines). Units are
+sentences (split at 。！？!? and, for ASR text without punctuation, at the spaces Whisper puts at pauses).
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from pipeline.config import DedupOptions
+from pipeline.records import DedupReport, DupRef, ProgrammeCredits, Removal, Segment
+from pipeline.text.normalise import fold, letters_digits, letters_digits_with_origin
+from pipeline.text.reader import Reader
+from pipeline.text.sentences import SENTENCE
+
+# ---------------------------------------------------------------- units and normalisation
+
+
+@dataclass
+class Unit:
+    """A sentence (or ASR phrase) of one segment: `start`/`end` are offsets in the segment's text."""
+
+    index: int
+    segment: int  # position in episode.segments (not Segment.id)
+    start: int
+    end: int
+    text: str
+    key: str  # normalised text used for comparison
+
+
+def normalise(text: str, fillers: tuple[str, ...]) -> str:
+    """Letters and digits only, folded, fillers removed: a re-typed or re-spoken copy compares equal."""
+    text = fold(text)
+    for filler in fillers:
+        text = text.replace(filler, "")
+    return letters_digits(text)
+
+
+@dataclass
+class Document:
+    """What dedup reads of an episode: its id, its segments and the day it aired (the earliest airing is kept)."""
+
+    id: str
+    segments: list[Segment]
+    air_date: str | None
+
+
+def split_units(segments: list[Segment], fillers: tuple[str, ...]) -> list[Unit]:
+    units: list[Unit] = []
+    for seg_index, segment in enumerate(segments):
+        text = segment.text
+        pieces = []
+        for m in SENTENCE.finditer(text):
+            if m.start() == m.end():
+                continue
+            pieces.extend(_split_at_spaces(text, m.start(), m.end()))
+        for start, end in pieces:
+            body = text[start:end]
+            lead = len(body) - len(body.lstrip())
+            trail = len(body) - len(body.rstrip())
+            start, end = start + lead, end - trail
+            if start >= end:
+                continue
+            units.append(Unit(len(units), seg_index, start, end, text[start:end], normalise(text[start:end], fillers)))
+    return units
+
+
+def _split_at_spaces(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """Whisper writes Japanese without 。 but with a space at each pause: treat those spaces as boundaries.
+
+    Spaces between Latin letters (an English phrase, a name like ONE MORNING) are kept inside the unit.
+    """
+    cuts = [start]
+    for i in range(start + 1, end - 1):
+        if text[i] == " " and not (text[i - 1].isascii() and text[i + 1].isascii()):
+            cuts.append(i + 1)
+    cuts.append(end)
+    return [(a, b) for a, b in zip(cuts, cuts[1:])]
+
+
+def segment_offsets(segments: list[Segment]) -> list[int]:
+    """Offset of each segment's text in full_text(segments)."""
+    offsets, position = [], 0
+    for segment in segments:
+        offsets.append(position)
+        position += len(segment.text) + 1
+    return offsets
+
+
+# ---------------------------------------------------------------- the findings, before they become records
+
+
+@dataclass
+class Ref:
+    """Where a kept copy lies: from (first_segment, start) to (last_segment, end), segment indexes and offsets."""
+
+    episode_id: str  # "" = the same episode
+    first_segment: int
+    start: int
+    last_segment: int
+    end: int
+
+    @classmethod
+    def within(cls, segment: int, start: int, end: int) -> Ref:
+        return cls("", segment, start, segment, end)
+
+
+@dataclass
+class Finding:
+    kind: str
+    segment: int
+    start: int
+    end: int
+    reason: str
+    dup_of: Ref | None = None
+    similarity: float | None = None
+
+
+def _digits(key: str) -> str:
+    return "".join(ch for ch in key if ch.isdigit())
+
+
+# ---------------------------------------------------------------- 1. repetition loops
+
+
+def find_loops(units: list[Unit], options: DedupOptions) -> list[Finding]:
+    """A unit repeated many times in a row (across segments too), and loops inside one unit's text."""
+    findings: list[Finding] = []
+    i = 0
+    while i < len(units):
+        j = i
+        while j + 1 < len(units) and units[j + 1].key and units[j + 1].key == units[i].key:
+            j += 1
+        run = j - i + 1
+        if run >= options.loop_min_repeats and run * len(units[i].key) >= options.loop_min_chars:
+            first = units[i]
+            for u in units[i + 1 : j + 1]:
+                findings.append(Finding(
+                    "loop", u.segment, u.start, u.end, f"sentence repeated {run} times in a row",
+                    dup_of=Ref.within(first.segment, first.start, first.end), similarity=1.0,
+                ))  # fmt: skip
+            i = j + 1
+            continue
+        findings.extend(_loops_inside(units[i], options))
+        i += 1
+    return findings
+
+
+def _loops_inside(unit: Unit, options: DedupOptions) -> list[Finding]:
+    pattern = re.compile(
+        rf"(\S.{{0,{options.loop_max_unit_chars - 1}}}?)(?:[\s、,。.!！?？]*\1){{{options.loop_min_repeats - 1},}}"
+    )
+    findings = []
+    for m in pattern.finditer(unit.text):
+        repeated = m.group(1)
+        count = len(re.findall(re.escape(repeated), m.group(0)))
+        if len(m.group(0).strip()) < options.loop_min_chars:
+            continue
+        first_end = unit.start + m.start() + len(repeated)
+        findings.append(Finding(
+            "loop", unit.segment, first_end, unit.start + m.end(), f"{repeated.strip()!r} repeated {count} times",
+            dup_of=Ref.within(unit.segment, unit.start + m.start(), first_end), similarity=1.0,
+        ))  # fmt: skip
+    return findings
+
+
+# ---------------------------------------------------------------- 2. boilerplate (page and broadcast furniture)
+
+
+def find_boilerplate(segments: list[Segment], options: DedupOptions) -> tuple[list[Finding], ProgrammeCredits]:
+    """Whole lines that are page or broadcast furniture; credit lines are kept as metadata."""
+    patterns = [re.compile(p) for p in options.boilerplate_patterns]
+    credits = ProgrammeCredits(show_name=None, air_time=None, personalities=[], website=None,
+                               listen_until=None, credits=[])  # fmt: skip
+    flagged: dict[int, str] = {}
+    for i, segment in enumerate(segments):
+        line = _line(segment)
+        key = _credit_key(line, options)
+        if key:
+            flagged[i] = f"programme credit ({key})"
+            _record_credit(credits, options.credit_keys[key], line.split(key, 1)[1].lstrip(":： "))
+        elif any(p.search(line) for p in patterns):
+            flagged[i] = "page or broadcast boilerplate"
+    # A bare list of names (吉田明世、塚越健司さん、JOY) next to boilerplate is the page's credits line.
+    for i, segment in enumerate(segments):
+        if i not in flagged and (i - 1 in flagged or i + 1 in flagged) and _is_name_list(segment.text, options):
+            flagged[i] = "credits line"
+            credits.credits.extend(n.strip() for n in re.split(r"[、,，]", segment.text) if n.strip())
+    findings, seen = [], {}
+    for i in sorted(flagged):
+        text = segments[i].text
+        key = normalise(text, ())
+        first = seen.setdefault(key, i)
+        dup = Ref.within(first, 0, len(segments[first].text)) if first != i else None
+        findings.append(Finding("boilerplate", i, 0, len(text), flagged[i], dup_of=dup,
+                                similarity=1.0 if dup else None))  # fmt: skip
+    credits.credits = list(dict.fromkeys(credits.credits))
+    return findings, credits
+
+
+def _line(segment: Segment) -> str:
+    """A text line as it stood in the file (ingest split `名前:` prefixes off into `speaker`)."""
+    return f"{segment.speaker}:{segment.text}" if segment.speaker and segment.line is not None else segment.text
+
+
+def _credit_key(line: str, options: DedupOptions) -> str | None:
+    for key in options.credit_keys:
+        if re.match(rf"^{re.escape(key)}\s*[:：]?\s*\S", line):
+            return key
+    return None
+
+
+def _record_credit(credits: ProgrammeCredits, field: str, value: str) -> None:
+    value = value.strip()
+    if field == "personalities":
+        credits.personalities.extend(n for n in re.split(r"[、,，]\s*", value) if n and n not in credits.personalities)
+    elif getattr(credits, field) is None:
+        setattr(credits, field, value)
+
+
+def _is_name_list(text: str, options: DedupOptions) -> bool:
+    items = [t.strip() for t in re.split(r"[、,，]", text)]
+    return (
+        len(items) >= 2
+        and len(text) <= options.credits_line_max_chars
+        and all(0 < len(t) <= 12 and not re.search(r"[。！？!?「」]", t) for t in items)
+    )
+
+
+# ---------------------------------------------------------------- 3. repeated passages within one transcript
+
+
+def _normalised_with_origin(unit: Unit, fillers: tuple[str, ...]) -> tuple[str, list[int]]:
+    """`normalise(unit.text)` plus, for each kept character, its offset in the segment text."""
+    text, offsets = letters_digits_with_origin(unit.text)
+    chars, origin = list(text), [unit.start + o for o in offsets]
+    if fillers:
+        drop = set()
+        for m in re.finditer("|".join(map(re.escape, sorted(fillers, key=len, reverse=True))), text):
+            drop.update(range(m.start(), m.end()))
+        text = "".join(c for k, c in enumerate(chars) if k not in drop)
+        origin = [o for k, o in enumerate(origin) if k not in drop]
+    return text, origin
+
+
+def find_repeats(units: list[Unit], taken: set[int], options: DedupOptions) -> list[Finding]:
+    """Sentences that repeat earlier text of the same transcript, found on one normalised character stream.
+
+    - exact: a sentence of at least `repeat_min_chars` whose normalised text occurs earlier in the stream, even
+      inside a longer sentence or across a line break (a re-wrapped copy);
+    - near: a sentence of at least `near_min_chars` close to an earlier one (rapidfuzz ratio) carrying the same
+      digits, so 「4月は20件」 and 「5月は318件」 stay two facts;
+    - continuation: a shorter sentence (a heading, 「はい。」) that carries on exactly where the previous
+      sentence's earlier copy ended, i.e. it is part of the same repeated passage.
+    """
+    from rapidfuzz import fuzz
+
+    fillers = tuple(options.fillers)
+    pieces = [(u, *_normalised_with_origin(u, fillers)) for u in units if u.index not in taken]
+    stream = "".join(p[1] for p in pieces)
+    where: list[tuple[int, int]] = [(p[0].segment, o) for p in pieces for o in p[2]]
+    findings: list[Finding] = []
+    earlier: list[tuple[Unit, str]] = []
+    position = 0
+    copy_end: int | None = None  # where the previous sentence's earlier copy ended in the stream
+    for unit, key, _ in pieces:
+        start, position = position, position + len(key)
+        if not key:
+            continue
+        found = stream.find(key, 0, start) if len(key) >= options.repeat_min_chars else -1
+        if found < 0 and copy_end is not None and stream.startswith(key, copy_end) and copy_end + len(key) <= start:
+            found, reason = copy_end, "part of a repeated passage"
+        else:
+            reason = "repeats earlier text"
+        if found >= 0:
+            (s0, o0), (s1, o1) = where[found], where[found + len(key) - 1]
+            findings.append(Finding("repeat", unit.segment, unit.start, unit.end, reason,
+                                    dup_of=Ref("", s0, o0, s1, o1 + 1), similarity=1.0))  # fmt: skip
+            copy_end = found + len(key)
+            continue
+        copy_end = None
+        near = _near_duplicate(key, earlier, options, fuzz) if len(key) >= options.near_min_chars else None
+        if near is not None:
+            original, score = near
+            findings.append(Finding("repeat", unit.segment, unit.start, unit.end, "near-duplicate of an earlier sentence",
+                                    dup_of=Ref.within(original.segment, original.start, original.end),
+                                    similarity=round(score / 100, 3)))  # fmt: skip
+        else:
+            earlier.append((unit, key))
+    return findings
+
+
+def _near_duplicate(key: str, earlier: list[tuple[Unit, str]], options: DedupOptions, fuzz) -> tuple[Unit, float] | None:
+    best: tuple[Unit, float] | None = None
+    slack = len(key) * (1 - options.near_duplicate_ratio / 100) + 1
+    for unit, other in earlier:
+        if abs(len(other) - len(key)) > slack or _digits(other) != _digits(key):
+            continue
+        score = fuzz.ratio(key, other, score_cutoff=options.near_duplicate_ratio)
+        if score and (best is None or score > best[1]):
+            best = (unit, score)
+    return best
+
+
+def within_episode(segments: list[Segment], options: DedupOptions) -> tuple[list[Finding], ProgrammeCredits]:
+    """Loops, boilerplate and repeats of one transcript, each character claimed by at most one finding."""
+    units = split_units(segments, tuple(options.fillers))
+    boilerplate, credits = find_boilerplate(segments, options)
+    boiler_segments = {f.segment for f in boilerplate}
+    units = [u for u in units if u.segment not in boiler_segments]
+    loops = find_loops(units, options)
+    taken = {u.index for u in units if any(_covers(f, u) for f in loops)}
+    repeats = find_repeats(units, taken, options)
+    return boilerplate + loops + repeats, credits
+
+
+def _covers(finding: Finding, unit: Unit) -> bool:
+    return finding.segment == unit.segment and finding.start <= unit.start and unit.end <= finding.end
+
+
+# ---------------------------------------------------------------- 4. repeats across the episodes of a batch
+
+
+@dataclass
+class _Stream:
+    """An episode's kept text as one normalised character stream, each character mapped to its origin."""
+
+    episode_id: str
+    chars: str
+    origin: list[tuple[int, int, int]]  # (segment index, start, end) in the segment text
+
+
+def _stream(episode: Document, removed: dict[int, list[tuple[int, int]]], reader: Reader | None) -> _Stream:
+    chars: list[str] = []
+    origin: list[tuple[int, int, int]] = []
+    for seg_index, segment in enumerate(episode.segments):
+        spans = removed.get(seg_index, [])
+        if reader is not None:
+            pieces = reader.pieces(segment.text)
+        else:
+            pieces = [(i, i + 1, normalise(ch, ())) for i, ch in enumerate(segment.text)]
+        for start, end, text in pieces:
+            if any(a < end and start < b for a, b in spans):
+                continue
+            chars.append(text)
+            origin.extend([(seg_index, start, end)] * len(text))
+    return _Stream(episode.id, "".join(chars), origin)
+
+
+def _shingles(text: str, size: int) -> set[bytes]:
+    return {text[i : i + size].encode("utf-8") for i in range(max(1, len(text) - size + 1))}
+
+
+class PassageIndex:
+    """MinHash LSH over overlapping character windows of every episode added so far.
+
+    Each query costs about the same whatever the index holds (band buckets, not a scan), so a batch of N
+    episodes costs O(N) window hashes and lookups instead of an all-pairs comparison of full texts. Window
+    signatures are kept as one numpy array per episode (no per-window Python objects), and a candidate is
+    confirmed by the Jaccard similarity its signature estimates.
+    """
+
+    def __init__(self, options: DedupOptions) -> None:
+        from datasketch import MinHashLSH
+
+        self.options = options
+        self.lsh = MinHashLSH(threshold=options.cross_threshold, num_perm=options.cross_num_perm)
+        self.streams: list[_Stream] = []
+        self.windows: list[np.ndarray] = []  # per stream: (n, 2) window [start, end)
+        self.signatures: list[np.ndarray] = []  # per stream: (n, num_perm) MinHash values
+
+    def _windows(self, stream: _Stream) -> list[tuple[int, int]]:
+        size, stride = self.options.cross_window_chars, self.options.cross_stride_chars
+        n = len(stream.chars)
+        if n < self.options.cross_min_passage_chars:
+            return []
+        starts = list(range(0, max(1, n - size + 1), stride))
+        if starts[-1] + size < n:
+            starts.append(n - size)
+        return [(s, min(n, s + size)) for s in starts]
+
+    def match_and_add(self, stream: _Stream) -> list[tuple[int, int, int, int, int, float]]:
+        """Windows of `stream` that repeat an indexed window: (start, end, stream#, its start, its end, jaccard)."""
+        from datasketch import MinHash
+
+        size = self.options.cross_shingle_chars
+        windows = self._windows(stream)
+        shingles = [_shingles(stream.chars[a:b], size) for a, b in windows]
+        hashes = MinHash.bulk(shingles, num_perm=self.options.cross_num_perm) if windows else []
+        signatures = np.array([h.hashvalues for h in hashes], dtype=np.uint64).reshape(
+            len(windows), self.options.cross_num_perm
+        )
+        matches = []
+        for w, ((start, end), mh) in enumerate(zip(windows, hashes)):
+            best = None
+            for key in self.lsh.query(mh):
+                other, o_w = divmod(key, _MAX_WINDOWS)
+                jaccard = float(np.mean(self.signatures[other][o_w] == signatures[w]))
+                if jaccard >= self.options.cross_threshold and (best is None or jaccard > best[-1]):
+                    o_start, o_end = self.windows[other][o_w]
+                    best = (start, end, other, int(o_start), int(o_end), jaccard)
+            if best:
+                matches.append(best)
+        number = len(self.streams)
+        self.streams.append(stream)
+        self.windows.append(np.array(windows, dtype=np.int64).reshape(len(windows), 2))
+        self.signatures.append(signatures)
+        for w, mh in enumerate(hashes):
+            self.lsh.insert(number * _MAX_WINDOWS + w, mh)
+        return matches
+
+
+_MAX_WINDOWS = 10_000_000  # window keys are stream * _MAX_WINDOWS + window (ints: small in the LSH tables)
+
+
+def find_cross_episode(
+    episodes: list[Document],
+    removed: dict[str, dict[int, list[tuple[int, int]]]],
+    options: DedupOptions,
+    reader: Reader | None,
+) -> dict[str, list[Finding]]:
+    """Passages of an episode that repeat one aired earlier in the batch (rerun, jingle, ad read).
+
+    Episodes are taken in air-date order (then id), whatever order they were processed in, so the earliest
+    airing is the one kept and the result does not depend on the order of the batch.
+    """
+    ordered = sorted(episodes, key=lambda e: (e.air_date or "9999", e.id))
+    index = PassageIndex(options)
+    out: dict[str, list[Finding]] = {}
+    for episode in ordered:
+        stream = _stream(episode, removed.get(episode.id, {}), reader)
+        matches = index.match_and_add(stream)
+        out[episode.id] = _passages(stream, matches, index.streams, options)
+    return out
+
+
+def _passages(stream: _Stream, matches, streams: list[_Stream], options: DedupOptions) -> list[Finding]:
+    """Merge overlapping matched windows into passages, then map them back to segment text spans."""
+    findings: list[Finding] = []
+    groups: list[list[Any]] = []
+    for m in sorted(matches):
+        if groups and m[0] <= groups[-1][-1][1] and m[2] == groups[-1][-1][2]:
+            groups[-1].append(m)
+        else:
+            groups.append([m])
+    for group in groups:
+        other = streams[group[0][2]]
+        start, end, o_start, o_end = _align(
+            stream.chars, group[0][0], max(m[1] for m in group),
+            other.chars, min(m[3] for m in group), max(m[4] for m in group), options,
+        )  # fmt: skip
+        if end - start < options.cross_min_passage_chars:
+            continue
+        similarity = round(sum(m[5] for m in group) / len(group), 3)
+        (first_seg, first_off, _), (last_seg, _, last_end) = other.origin[o_start], other.origin[o_end - 1]
+        ref = Ref(other.episode_id, first_seg, first_off, last_seg, last_end)
+        for seg_index, a, b in _segment_spans(stream.origin[start:end]):
+            findings.append(Finding("cross_episode", seg_index, a, b, f"repeats a passage of {other.episode_id}",
+                                    dup_of=ref, similarity=similarity))  # fmt: skip
+    return findings
+
+
+def _align(a: str, a0: int, a1: int, b: str, b0: int, b1: int, options: DedupOptions) -> tuple[int, int, int, int]:
+    """Trim two matched window ranges to where the texts really agree.
+
+    Windows overlap the passage's edges, so the raw ranges reach up to a window beyond it on either side.
+    Align the two ranges (LCS, both widened by a window so a shifted copy still fits) and keep the span from
+    the first to the last common run of at least one shingle.
+    """
+    from rapidfuzz.distance import LCSseq
+
+    pad = options.cross_window_chars
+    b0, b1 = max(0, b0 - pad), min(len(b), b1 + pad)
+    blocks = [blk for blk in LCSseq.opcodes(a[a0:a1], b[b0:b1]).as_matching_blocks()
+              if blk.size >= options.cross_shingle_chars]  # fmt: skip
+    if not blocks:
+        return a0, a0, b0, b0
+    first, last = blocks[0], blocks[-1]
+    return a0 + first.a, a0 + last.a + last.size, b0 + first.b, b0 + last.b + last.size
+
+
+def _segment_spans(origin: list[tuple[int, int, int]]) -> list[tuple[int, int, int]]:
+    spans: dict[int, list[int]] = defaultdict(list)
+    for seg_index, start, end in origin:
+        spans[seg_index].extend((start, end))
+    return [(s, min(o), max(o)) for s, o in sorted(spans.items())]
+
+
+# ---------------------------------------------------------------- applying findings
+
+
+def _word_bounds(segment: Segment) -> list[tuple[int, int]]:
+    """Character range of each word in segment.text (Whisper's words concatenate to the text)."""
+    joined = "".join(w.text for w in segment.words)
+    lead = len(joined) - len(joined.lstrip())
+    bounds, position = [], -lead
+    for word in segment.words:
+        bounds.append((max(0, position), max(0, position + len(word.text))))
+        position += len(word.text)
+    return bounds
+
+
+def snap_to_words(segment: Segment, start: int, end: int) -> tuple[int, int]:
+    """Widen a span to whole words: a word goes with the removal when most of it is inside."""
+    if not segment.words:
+        return start, end
+    inside = [(a, b) for a, b in _word_bounds(segment) if min(b, end) - max(a, start) > (b - a) / 2]
+    if not inside:
+        return start, start
+    return min(start, inside[0][0]), max(end, inside[-1][1])
+
+
+def _time_span(segment: Segment, start: int, end: int) -> list[float] | None:
+    if segment.start is None:
+        return None
+    if not segment.words:
+        return [segment.start, segment.end]
+    words = [w for w, (a, b) in zip(segment.words, _word_bounds(segment)) if a < end and b > start]
+    return [words[0].start, words[-1].end] if words else None
+
+
+def to_removals(episode: Document, findings: list[Finding], others: dict[str, Document]) -> list[Removal]:
+    """Findings as records with episode-level character spans, time spans and dup_of references."""
+    offsets = segment_offsets(episode.segments)
+    removals = []
+    for f in sorted(findings, key=lambda f: (f.segment, f.start)):
+        segment = episode.segments[f.segment]
+        start, end = snap_to_words(segment, f.start, f.end)
+        if start >= end:
+            continue
+        dup = None
+        if f.dup_of is not None:
+            dup = _dup_ref(others[f.dup_of.episode_id] if f.dup_of.episode_id else episode, f.dup_of)
+        removals.append(Removal(
+            kind=f.kind, reason=f.reason, text=segment.text[start:end], segment=segment.id,
+            span=[offsets[f.segment] + start, offsets[f.segment] + end], time=_time_span(segment, start, end),
+            dup_of=dup, similarity=f.similarity,
+        ))  # fmt: skip
+    return removals
+
+
+def _dup_ref(target: Document, ref: Ref) -> DupRef:
+    """A Ref in `target` as a record: episode-level span of its pre-dedup text, first segment id, time span."""
+    offsets = segment_offsets(target.segments)
+    first, last = target.segments[ref.first_segment], target.segments[ref.last_segment]
+    t0, t1 = _time_span(first, ref.start, ref.start + 1), _time_span(last, ref.end - 1, ref.end)
+    return DupRef(
+        episode_id=target.id, segment=first.id,
+        span=[offsets[ref.first_segment] + ref.start, offsets[ref.last_segment] + ref.end],
+        time=[t0[0], t1[1]] if t0 and t1 else None,
+    )  # fmt: skip
+
+
+def apply(episode: Document, removals: list[Removal]) -> list[Segment]:
+    """The kept segments: removed spans cut out (whole words for audio), emptied segments dropped."""
+    offsets = dict(zip((s.id for s in episode.segments), segment_offsets(episode.segments)))
+    by_segment: dict[int, list[tuple[int, int]]] = defaultdict(list)
+    for r in removals:
+        base = offsets[r.segment]
+        by_segment[r.segment].append((r.span[0] - base, r.span[1] - base))
+    kept: list[Segment] = []
+    for segment in episode.segments:
+        spans = by_segment.get(segment.id)
+        if not spans:
+            kept.append(segment)
+            continue
+        if segment.words:
+            bounds = _word_bounds(segment)
+            words = [w for w, (a, b) in zip(segment.words, bounds) if not any(a >= s and b <= e for s, e in spans)]
+            text = "".join(w.text for w in words).strip()
+            start, end = (words[0].start, words[-1].end) if words else (None, None)
+        else:
+            words = []
+            text = "".join(ch for i, ch in enumerate(segment.text) if not any(s <= i < e for s, e in spans)).strip()
+            start, end = segment.start, segment.end
+        if normalise(text, ()):
+            kept.append(Segment(id=segment.id, start=start, end=end, text=text, speaker=segment.speaker,
+                                line=segment.line, words=words))  # fmt: skip
+    return kept
+
+
+def report(episode: Document, removals: list[Removal], credits: ProgrammeCredits, kept: list[Segment]) -> DedupReport:
+    original = sum(len(s.text) for s in episode.segments)
+    removed = Counter()
+    for r in removals:
+        removed[r.kind] += r.span[1] - r.span[0]
+    duplicate = sum(r.span[1] - r.span[0] for r in removals if r.dup_of is not None)
+    return DedupReport(
+        original_chars=original,
+        kept_chars=sum(len(s.text) for s in kept),
+        removed_chars=dict(sorted(removed.items())),
+        removed_share=round(sum(removed.values()) / original, 4) if original else 0.0,
+        duplicate_share=round(duplicate / original, 4) if original else 0.0,
+        removals=removals,
+        credits=credits,
+    )
+
+
+def deduplicate_batch(
+    documents: list[Document], options: DedupOptions, reader: Reader | None = None
+) -> dict[str, tuple[list[Segment], DedupReport]]:
+    """Dedup every document of a batch: within each, then across them. Returns kept segments and the report by
+    document id. `reader` gives readings for cross-episode matching (cross_use_readings; one is made if none
+    is given)."""
+    within: dict[str, tuple[list[Finding], ProgrammeCredits]] = {}
+    removed: dict[str, dict[int, list[tuple[int, int]]]] = {}
+    for d in documents:
+        findings, credits = within_episode(d.segments, options)
+        within[d.id] = (findings, credits)
+        spans: dict[int, list[tuple[int, int]]] = defaultdict(list)
+        for f in findings:
+            spans[f.segment].append(snap_to_words(d.segments[f.segment], f.start, f.end))
+        removed[d.id] = spans
+    if options.cross_use_readings and reader is None:
+        reader = Reader()
+    run_cross = options.cross_episode and len(documents) > 1
+    cross = find_cross_episode(documents, removed, options, reader if options.cross_use_readings else None) if run_cross else {}
+    by_id = {d.id: d for d in documents}
+    out = {}
+    for d in documents:
+        findings, credits = within[d.id]
+        removals = to_removals(d, findings + cross.get(d.id, []), by_id)
+        kept = apply(d, removals)
+        out[d.id] = (kept, report(d, removals, credits, kept))
+    return out

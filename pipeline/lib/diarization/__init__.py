@@ -1,0 +1,1 @@
+"""Offline speaker diarization (Silero VAD, CAM++ embeddings, spectral clustering) and enrolled voiceprints."""

@@ -1,0 +1,44 @@
+"""The product's pipeline: which stages run, in which order, with which options. The one module that imports
+stages; the engine runs whatever plan it is given, and checks it when it is built."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pipeline.config import Config, resolve_path
+from pipeline.engine.inputs import discover
+from pipeline.engine.plan import Plan
+from pipeline.engine.runner import OnFile, Runner
+from pipeline.records import Episode
+from pipeline.stages.dedup import DedupStage
+from pipeline.stages.diarize import DiarizeStage
+from pipeline.stages.entities import EntitiesStage
+from pipeline.stages.figures import FiguresStage
+from pipeline.stages.ingest import IngestStage
+from pipeline.stages.speakers import SpeakersStage
+from pipeline.stages.summary import SummaryStage
+from pipeline.stages.transcribe import TranscribeStage
+
+
+def default_plan(config: Config) -> Plan:
+    """ingest, transcribe, diarize (per file) | dedup (batch) | speakers, entities, figures (per file) |
+    summary (batch)."""
+    return Plan([
+        IngestStage(config.input, config.ingest),
+        TranscribeStage(config.transcribe, resolve_path(config.models.cache_dir)),
+        DiarizeStage(config.diarize, resolve_path(config.input.shows_dir)),
+        DedupStage(config.dedup),
+        SpeakersStage(config.speakers),
+        EntitiesStage(config.entities, config.speakers),
+        FiguresStage(),
+        SummaryStage(config.summary),
+    ])  # fmt: skip
+
+
+def run_pipeline(
+    inputs: list[Path], output_dir: Path, config: Config, on_file: OnFile | None = None
+) -> list[Episode]:
+    """The library call behind `pipeline run` without sharding: files and folders in, records out (written to
+    output_dir as episodes.jsonl and turns.jsonl), in input order."""
+    files, _ = discover(inputs, config.input)
+    return Runner(config, output_dir, default_plan(config)).run(files, on_file)

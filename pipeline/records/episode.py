@@ -1,0 +1,329 @@
+"""The episode record: what flows through the stages and is written as one line of episodes.jsonl.
+
+The JSON Schema in schema/episode.schema.json is generated from these classes (`pipeline schema`), so a field
+documented here is documented there.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pipeline.records.base import Record, doc
+
+SCHEMA_VERSION = "1.1"  # 1.1: episode ids are paths relative to the input folder, suffix kept
+
+FigureKind = Literal["money", "count", "percent", "ratio", "quantity", "duration", "date", "time"]
+Qualifier = Literal["at_least", "more_than", "approx", "at_most", "less_than"]
+
+
+class Figure(Record):
+    """One figure found in a text: a number with its unit, a date or a time, normalised."""
+
+    text: str = doc("the figure as written, with its qualifier words (e.g. 少なくとも318件, 2兆円を超える)")
+    start: int = doc("character offset of `text` in the input string")
+    end: int = doc("character offset just after `text` in the input string")
+    kind: FigureKind = doc("what is measured: money, count, percent, ratio, quantity, duration, date or time")
+    value: float | None = doc("the number as said, in base units (二兆円 → 2e12, 10割 → 100); lower end of a range; "
+                              "null for dates and times")
+    value_max: float | None = doc("upper end of a range (10〜20% → 20, 十数件 → 19); null when not a range")
+    unit: str | None = doc("JPY/USD/... for money, % for percent and 割, JPY/USD for an exchange rate, "
+                           "the counter for counts (件, 人, 品目, 自治体), 年/か月/日/... for durations; "
+                           "null for dates and times")
+    qualifier: Qualifier | None = doc("at_least, more_than, approx, at_most or less_than, from words like "
+                                      "少なくとも, を超える, 約, 以下, 未満; null when the figure is exact")
+    basis: str | None = doc("what a change is measured against (前年同月比, 前年比, ...); null if none is said")
+    iso: str | None = doc("dates, times and durations in ISO 8601 at the precision said (2023-06-17, 2023-08, "
+                          "2024-09/2024-11, 06:00/09:00, P3M); null for other kinds or when unresolvable")
+    counted: str | None = doc("the noun the figure counts or measures when a simple rule finds it "
+                              "(318件 → 自主返納, 123の自治体 → 自治体); null when unsure")
+
+
+class Word(Record):
+    """One recognised word (Japanese: about one character) with its timing."""
+
+    start: float = doc("seconds from the start of the file")
+    end: float = doc("seconds from the start of the file")
+    text: str = doc("the word as decoded, leading space kept")
+    probability: float = doc("decoder probability of the word")
+
+
+class Segment(Record):
+    """A stretch of transcript: an ASR segment, a subtitle cue, or one line of a text transcript."""
+
+    id: int = doc("0-based position in the episode")
+    start: float | None = doc("seconds; null for text transcripts without timing")
+    end: float | None = doc("seconds; null for text transcripts without timing")
+    text: str = doc("text without speaker prefix")
+    speaker: str | None = doc("speaker label from the source (text prefix or cue voice), if any")
+    line: int | None = doc("1-based line of the source text file, for text transcripts")
+    words: list[Word] = doc("word timings (empty for text input or when output.include_words is off)")
+
+
+class Source(Record):
+    """The input file."""
+
+    path: str = doc("path as given to the runner")
+    name: str = doc("file name")
+    sha256: str = doc("content hash of the file")
+    size_bytes: int = doc("file size")
+    kind: Literal["audio", "text"] = doc("how the file is read")
+    format: str = doc("container or text format (e.g. ogg, mp3, mov,mp4,m4a, txt, srt, vtt)")
+    codec: str | None = doc("audio codec of the decoded stream")
+    sample_rate: int | None = doc("original sample rate of the audio stream")
+    channels: int | None = doc("original channel count")
+
+
+class Show(Record):
+    """Programme metadata from the show profile, the file name or the text itself."""
+
+    profile: str | None = doc("key of the matched show profile (configs/shows/<key>.yaml)")
+    name: str | None = doc("programme name")
+    station: str | None = doc("broadcaster")
+    air_date: str | None = doc("ISO date the episode aired")
+    air_date_from: Literal["filename", "text"] | None = doc("where air_date was found")
+
+
+class Transcription(Record):
+    """How the transcript was obtained."""
+
+    method: Literal["asr", "text"] = doc("asr: recognised from audio; text: read from a transcript file")
+    language: str | None = doc("ISO code, detected or configured")
+    language_probability: float | None = doc("detection confidence; null when configured or for text")
+    model: str | None = doc("model identity used for ASR")
+    speech_duration: float | None = doc("seconds of speech kept by VAD")
+    seconds: float | None = doc("wall time of recognition")
+
+
+class StageRun(Record):
+    """One stage's run for this episode."""
+
+    stage: str = doc("stage name")
+    version: str = doc("stage code version (part of the cache key)")
+    config_hash: str = doc("hash of the stage's options")
+    cache_key: str = doc("key of the stage result in the cache")
+    cached: bool = doc("true when the result came from the cache")
+    seconds: float = doc("wall time of the stage in this run (0 when cached)")
+
+
+class Provenance(Record):
+    """What produced this record."""
+
+    pipeline_version: str = doc("package version")
+    config_hash: str = doc("hash of the whole configuration")
+    models: dict[str, str] = doc("stage -> model identity")
+    stages: list[StageRun] = doc("stages run, in order")
+
+
+class ErrorInfo(Record):
+    """Why an input could not be processed."""
+
+    stage: str = doc("stage that failed")
+    type: str = doc("error class")
+    message: str = doc("what went wrong, for a person")
+
+
+class DupRef(Record):
+    """Where the kept copy of a removed passage is."""
+
+    episode_id: str = doc("episode holding the kept copy (this one, or an earlier airing in the batch)")
+    segment: int = doc("id of the segment where the kept copy starts")
+    span: list[int] = doc("[start, end) character offsets in that episode's pre-dedup text")
+    time: list[float] | None = doc("[start, end] seconds of the kept copy, for audio")
+
+
+class Removal(Record):
+    """One piece of text the dedup stage took out of the transcript."""
+
+    kind: Literal["loop", "repeat", "boilerplate", "cross_episode"] = doc(
+        "loop: ASR repetition loop; repeat: passage repeated in this transcript; boilerplate: page or broadcast "
+        "furniture; cross_episode: repeats a passage of another episode in the batch"
+    )
+    reason: str = doc("why, for a person")
+    text: str = doc("the removed text")
+    segment: int = doc("id of the segment it was removed from")
+    span: list[int] = doc("[start, end) character offsets in this episode's pre-dedup text")
+    time: list[float] | None = doc("[start, end] seconds, for audio")
+    dup_of: DupRef | None = doc("the kept copy, when the removed text duplicates one")
+    similarity: float | None = doc("0-1 similarity to the kept copy (1 = same after normalising)")
+
+
+class ProgrammeCredits(Record):
+    """Programme facts read from boilerplate before it was removed (page footers, credit lines)."""
+
+    show_name: str | None = doc("番組名")
+    air_time: str | None = doc("放送日時, as printed")
+    personalities: list[str] = doc("パーソナリティ")
+    website: str | None = doc("番組Webサイト")
+    listen_until: str | None = doc("聴取期限 (catch-up availability), as printed")
+    credits: list[str] = doc("names on the page's credits line")
+
+
+class DedupReport(Record):
+    """What deduplication removed, and why; nothing is removed without an entry here."""
+
+    original_chars: int = doc("characters of segment text before dedup")
+    kept_chars: int = doc("characters of segment text after dedup")
+    removed_chars: dict[str, int] = doc("removed characters by kind")
+    removed_share: float = doc("removed / original characters")
+    duplicate_share: float = doc("characters removed as copies of other text (dup_of set) / original characters")
+    removals: list[Removal] = doc("every removal, in transcript order")
+    credits: ProgrammeCredits = doc("programme facts kept from removed boilerplate")
+
+
+class SpeakerSpan(Record):
+    """A stretch of audio the diarizer gave to one speaker."""
+
+    start: float = doc("seconds")
+    end: float = doc("seconds")
+    speaker: str = doc("anonymous speaker id, SPEAKER_00, SPEAKER_01, ... by first appearance")
+
+
+class VoiceMatch(Record):
+    """A diarized speaker recognised as an enrolled voice (a host's voiceprint from the show profile)."""
+
+    speaker: str = doc("anonymous speaker id")
+    name: str = doc("enrolled name")
+    similarity: float = doc("cosine similarity of the speaker's voice to the voiceprint")
+
+
+class Diarization(Record):
+    """Who spoke when, from the audio alone (before names and before dedup)."""
+
+    spans: list[SpeakerSpan] = doc("speaker spans in time order")
+    speaker_count: int = doc("number of speakers found")
+    voice_matches: list[VoiceMatch] = doc("speakers recognised by voiceprint")
+    seconds: float = doc("wall time of diarization")
+
+
+class Speaker(Record):
+    """One speaker of the episode, named where the show profile, the page or a voiceprint says who it is."""
+
+    id: str = doc("stable id within the episode: SPEAKER_00.. for audio, the source label for text, or 'narration'")
+    label: str | None = doc("the label in the source (a `名前:` prefix or a subtitle voice), if any")
+    name: str | None = doc("full name, when known")
+    named_by: Literal["voiceprint", "profile", "credits", "introduction", "label"] | None = doc(
+        "how the name was found: an enrolled voiceprint, the show profile's hosts, the page's credits, an "
+        "introduction in the text (〜さん), or the label itself"
+    )
+    role: Literal["host", "guest", "narration"] | None = doc("host: listed in the show profile")
+    talk_time: float | None = doc("seconds of speech (audio only)")
+    chars: int = doc("characters of transcript")
+    turn_count: int = doc("number of turns")
+
+
+class Turn(Record):
+    """Consecutive speech by one speaker: the unit of search records."""
+
+    id: int = doc("0-based position in the episode")
+    speaker: str = doc("Speaker.id")
+    start: float | None = doc("seconds (audio and subtitles)")
+    end: float | None = doc("seconds (audio and subtitles)")
+    text: str = doc("what was said")
+    section: str | None = doc("the page's section heading (◆...) above this turn, for text transcripts")
+    segments: list[int] = doc("ids of the segments the turn draws on")
+    words: list[Word] = doc("word timings (audio; empty when output.include_words is off)")
+
+
+class FigureMention(Record):
+    """A figure said in a turn: who said it, when, in which sentence (offsets in `figure` are in the turn text)."""
+
+    turn: int = doc("Turn.id")
+    speaker: str = doc("Speaker.id of the turn")
+    time: list[float] | None = doc("[start, end] seconds of the words that say it (audio); the turn's times for subtitles")
+    sentence: str = doc("the sentence the figure comes from")
+    figure: Figure = doc("the figure, normalised")
+
+
+class EntityMention(Record):
+    """One place a named entity is said: who, when, and where in the turn text."""
+
+    turn: int = doc("Turn.id")
+    speaker: str = doc("Speaker.id of the turn")
+    time: list[float] | None = doc("[start, end] seconds of the words that say it (audio); the turn's times for subtitles")
+    span: list[int] = doc("[start, end) character offsets in the turn text")
+    text: str = doc("the surface as written or recognised")
+    label: str = doc("fine label as found (GiNZA's Extended Named Entity label, or the gazetteer's)")
+    source: Literal["gazetteer", "text", "ner", "propagated", "pattern"] = doc(
+        "gazetteer: configs or show profile; text: a name the transcript reveals (speaker label, credits, "
+        "〜さん); ner: GiNZA's statistical NER; propagated: another occurrence of a surface labelled elsewhere in "
+        "the episode; pattern: a hashtag"
+    )
+
+
+class Entity(Record):
+    """A person, organisation, place, product, event, work or hashtag, with every mention in the episode."""
+
+    id: str = doc("E0, E1, ... in order of first mention")
+    name: str = doc("canonical name: the gazetteer's name or a person's full name when known (吉田 → 吉田明世)")
+    type: str = doc("coarse type: PERSON, ORG, LOCATION, PRODUCT, EVENT, WORK, HASHTAG or OTHER")
+    label: str = doc("fine label most mentions carry (GiNZA's Extended Named Entity label)")
+    aliases: list[str] = doc("other surfaces the entity is mentioned by")
+    mentions: list[EntityMention] = doc("every mention, in transcript order")
+
+
+class SummarySentence(Record):
+    """A sentence of the deduplicated transcript chosen for the summary, with where it was said."""
+
+    text: str = doc("the sentence as it stands in the turn")
+    turn: int = doc("Turn.id it comes from")
+    speaker: str = doc("Speaker.id of that turn")
+    start: float | None = doc("seconds where the sentence starts (audio); null for text")
+    span: list[int] = doc("[start, end) character offsets in the turn text")
+    score: float = doc("centrality (TextRank) of the sentence in the episode")
+
+
+class Keyword(Record):
+    """A word or entity name that characterises the episode against the rest of the batch."""
+
+    text: str = doc("the word (normalised form) or the entity's canonical name")
+    score: float = doc("tf x idf, the idf over the episodes of the batch")
+    count: int = doc("occurrences in the episode")
+
+
+class SpeakerLine(Record):
+    """What one speaker mainly said."""
+
+    speaker: str = doc("Speaker.id")
+    name: str | None = doc("the speaker's name when known")
+    sentence: SummarySentence = doc("the speaker's most central sentence")
+    keywords: list[str] = doc("the speaker's top keywords")
+
+
+class Summary(Record):
+    """Extractive summary: every sentence is quoted from the deduplicated turns and cites its turn."""
+
+    headline: SummarySentence | None = doc("the most central sentence; null when the transcript has none")
+    key_sentences: list[SummarySentence] = doc("central sentences chosen for coverage, in transcript order")
+    keywords: list[Keyword] = doc("keywords by score")
+    speakers: list[SpeakerLine] = doc("one line per speaker, the most talkative first")
+
+
+class Episode(Record):
+    """One input file's record: the unit that flows through the stages and is written as one JSONL line."""
+
+    schema_version: str = doc("version of this record layout")
+    episode_id: str = doc(
+        "unique within a run and stable across runs: the file's path relative to the input folder it was found in, "
+        "suffix kept (showA/2024-03-13.txt); parent folders are added where two inputs would share an id"
+    )
+    status: Literal["ok", "error"] = doc("error: see `error`; the other fields may be partial")
+    source: Source = doc("the input file")
+    show: Show = doc("programme metadata")
+    transcription: Transcription | None = doc("how the text was obtained")
+    duration: float | None = doc("seconds of decoded audio, or null for text")
+    text: str = doc("full transcript after deduplication, one segment per line")
+    segments: list[Segment] = doc("transcript segments in order, after deduplication (ids keep their pre-dedup value)")
+    summary: Summary | None = doc("extractive summary (null when off or the episode failed)")
+    dedup: DedupReport | None = doc("what deduplication removed (null when it did not run)")
+    diarization: Diarization | None = doc("speaker spans from the audio (null for text or when off)")
+    speakers: list[Speaker] = doc("speakers in order of first turn")
+    turns: list[Turn] = doc("speaker turns of the deduplicated transcript")
+    entities: list[Entity] = doc("named entities of the turns, each with its mentions")
+    figures: list[FigureMention] = doc("numbers, money, percentages, dates and times said in the turns")
+    notes: list[str] = doc("quality notes (e.g. no speech found, truncated file)")
+    error: ErrorInfo | None = doc("set when status is error")
+    provenance: Provenance = doc("versions, config and model identities")
+
+
+def full_text(segments: list[Segment]) -> str:
+    return "\n".join(s.text for s in segments)

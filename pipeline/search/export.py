@@ -1,0 +1,104 @@
+"""Export the turn records for a search cluster: Elasticsearch / OpenSearch `_bulk` NDJSON and the index body.
+
+The bulk file alternates an action line and the turn record; the document id is the record's `id`
+(`<episode_id>#<turn>`), so loading a re-export replaces documents instead of adding copies. Both files are a
+pure function of turns.jsonl (no timestamps, fixed key order) and written atomically.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pipeline.files import atomic_write_json, atomic_write_jsonl
+from pipeline.search.index import read_turn_records
+
+_KEYWORD = {"type": "keyword"}
+_FOLDED_KEYWORD = {"type": "keyword", "normalizer": "folded"}  # 富士通ＪＡＰＡＮ finds 富士通Japan
+_JA_TEXT = {"type": "text", "analyzer": "ja_text"}
+
+
+@dataclass
+class ExportReport:
+    bulk_path: Path
+    mapping_path: Path
+    documents: int
+
+
+def index_body() -> dict[str, Any]:
+    """Settings and mappings for `PUT /<index>`: Japanese text through kuromoji, filters as keywords."""
+    return {
+        "settings": {
+            "analysis": {
+                "tokenizer": {"ja_kuromoji": {"type": "kuromoji_tokenizer", "mode": "search"}},
+                "analyzer": {
+                    "ja_text": {
+                        "type": "custom",
+                        "tokenizer": "ja_kuromoji",
+                        "filter": ["kuromoji_baseform", "kuromoji_part_of_speech", "cjk_width", "ja_stop",
+                                   "kuromoji_stemmer", "lowercase"],
+                    },  # fmt: skip
+                },
+                "normalizer": {"folded": {"type": "custom", "filter": ["cjk_width", "lowercase"]}},
+            },
+        },
+        "mappings": {
+            "_meta": {
+                "source": "broadcast-pipeline turn records (schema/turn.schema.json)",
+                "analyzer": "ja_text needs the analysis-kuromoji plugin (Elasticsearch and OpenSearch). The "
+                "analysis-sudachi plugin works as well: use a sudachi_tokenizer and sudachi_* filters instead. "
+                "text.bigram (the built-in cjk analyzer) matches any two-character substring, as pipeline search.",
+            },
+            "properties": {
+                "schema_version": _KEYWORD,
+                "id": _KEYWORD,
+                "episode_id": _KEYWORD,
+                "turn": {"type": "integer"},
+                "speaker": _KEYWORD,
+                "speaker_name": _FOLDED_KEYWORD,
+                "speaker_role": _KEYWORD,
+                "start": {"type": "float"},
+                "end": {"type": "float"},
+                "text": {**_JA_TEXT, "fields": {"bigram": {"type": "text", "analyzer": "cjk"}}},
+                "section": {**_JA_TEXT, "fields": {"raw": _KEYWORD}},
+                "show": _FOLDED_KEYWORD,
+                "station": _FOLDED_KEYWORD,
+                "air_date": {"type": "date", "format": "strict_date"},
+                "source": _KEYWORD,
+                "entities": {
+                    "type": "nested",  # name and type of one entity match together
+                    "properties": {
+                        "id": _KEYWORD, "name": _FOLDED_KEYWORD, "type": _KEYWORD, "text": _FOLDED_KEYWORD,
+                        "span": {"type": "integer"},
+                    },
+                },  # fmt: skip
+                "figures": {
+                    "type": "nested",  # value, unit and kind of one figure match together
+                    "properties": {
+                        "text": _KEYWORD, "start": {"type": "integer"}, "end": {"type": "integer"},
+                        "kind": _KEYWORD, "value": {"type": "double"}, "value_max": {"type": "double"},
+                        "unit": _KEYWORD, "qualifier": _KEYWORD, "basis": _KEYWORD, "iso": _KEYWORD,
+                        "counted": _KEYWORD,
+                    },
+                },  # fmt: skip
+            },
+        },
+    }
+
+
+def bulk_lines(records: list[dict[str, Any]], index_name: str) -> Iterator[dict[str, Any]]:
+    """Action line, then the document, for every turn record."""
+    for record in records:
+        yield {"index": {"_index": index_name, "_id": record["id"]}}
+        yield record
+
+
+def export_elasticsearch(output_dir: Path, out_dir: Path, index_name: str) -> ExportReport:
+    """OUT/<index>.bulk.ndjson and OUT/<index>.mapping.json from OUTPUT/turns.jsonl."""
+    records = read_turn_records(output_dir)
+    report = ExportReport(out_dir / f"{index_name}.bulk.ndjson", out_dir / f"{index_name}.mapping.json", len(records))
+    atomic_write_json(report.mapping_path, index_body())
+    atomic_write_jsonl(report.bulk_path, bulk_lines(records, index_name))
+    return report

@@ -1,0 +1,409 @@
+"""Embedded search: an SQLite FTS5 index of the turn records (OUTPUT/turns.jsonl), built incrementally.
+
+FTS5's own tokenizers do not suit Japanese: unicode61 keeps a run of kanji and kana as one token, trigram
+cannot match queries shorter than three characters. So text is segmented here, before SQLite sees it: after
+NFKC and lower-casing, every run of CJK characters becomes its overlapping character bigrams plus the run's
+last character (as Lucene's CJKBigramFilter does), every Latin or digit run one word. A query term goes
+through the same transform and becomes an FTS5 phrase, so a hit holds the term as a substring; a check on the
+folded text drops the rare phrase matches that are not (words joined by other punctuation).
+
+Tables: `episodes` (content hash of each episode's turn records, for incremental indexing), `turns` (the
+structured fields and the record as JSON), `turn_entities` and `turn_figures` (side tables for exact filters),
+`turns_fts` (the segmented text; its rowid is the turn's).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+import unicodedata
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pipeline.config import SearchOptions
+from pipeline.engine.output import TURNS_FILE
+from pipeline.errors import PipelineError
+from pipeline.records import TurnRecord, from_dict, stable_hash, to_dict
+from pipeline.text.normalise import fold
+
+# Bump when segment() or the tables change: an index of another format has to be rebuilt.
+INDEX_FORMAT = "1"
+
+_CJK = (
+    "\u3040-\u309f"  # hiragana
+    "\u30a0-\u30fa\u30fc-\u30ff"  # katakana and ー (the middle dot ・ separates words)
+    "\u31f0-\u31ff"  # small katakana extensions
+    "\u3005-\u3007"  # 々 〆 〇
+    "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f"  # ideographs
+    "\u1100-\u11ff\u3130-\u318f\uac00-\ud7af"  # hangul
+)
+_RUN = re.compile(rf"(?P<cjk>[{_CJK}]+)|(?:(?![{_CJK}])[^\W_])+")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS episodes (
+    episode_id TEXT PRIMARY KEY,
+    content_hash TEXT NOT NULL,
+    show TEXT, station TEXT, air_date TEXT, source TEXT,
+    turn_count INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS turns (
+    rowid INTEGER PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    episode_id TEXT NOT NULL REFERENCES episodes (episode_id),
+    turn INTEGER NOT NULL,
+    speaker TEXT NOT NULL, speaker_name TEXT, speaker_role TEXT,
+    show TEXT, station TEXT, air_date TEXT,
+    start_s REAL, end_s REAL, section TEXT,
+    text TEXT NOT NULL,
+    record TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS turns_episode ON turns (episode_id);
+CREATE INDEX IF NOT EXISTS turns_air_date ON turns (air_date);
+CREATE TABLE IF NOT EXISTS turn_entities (
+    turn_rowid INTEGER NOT NULL REFERENCES turns (rowid),
+    entity_id TEXT, name TEXT NOT NULL, type TEXT, surface TEXT NOT NULL,
+    name_key TEXT NOT NULL, surface_key TEXT NOT NULL,
+    start INTEGER, stop INTEGER
+);
+CREATE INDEX IF NOT EXISTS turn_entities_turn ON turn_entities (turn_rowid);
+CREATE INDEX IF NOT EXISTS turn_entities_name ON turn_entities (name_key);
+CREATE INDEX IF NOT EXISTS turn_entities_surface ON turn_entities (surface_key);
+CREATE TABLE IF NOT EXISTS turn_figures (
+    turn_rowid INTEGER NOT NULL REFERENCES turns (rowid),
+    text TEXT NOT NULL, kind TEXT NOT NULL, value REAL, value_max REAL, unit TEXT, qualifier TEXT,
+    iso TEXT, counted TEXT
+);
+CREATE INDEX IF NOT EXISTS turn_figures_turn ON turn_figures (turn_rowid);
+CREATE INDEX IF NOT EXISTS turn_figures_value ON turn_figures (kind, unit, value);
+-- 'ascii' splits only at ASCII spaces and punctuation: segment() has already made the tokens.
+CREATE VIRTUAL TABLE IF NOT EXISTS turns_fts USING fts5 (tokens, tokenize = 'ascii');
+"""
+
+
+class SearchError(PipelineError):
+    """The index is missing or unusable, or a query cannot be searched."""
+
+
+@dataclass
+class IndexReport:
+    """What one `pipeline index` did."""
+
+    added: int
+    updated: int
+    unchanged: int
+    turns_written: int
+    episodes_total: int
+    turns_total: int
+
+
+@dataclass
+class Query:
+    """A search: terms (all must occur; empty = list by filters) and filters that narrow the hits."""
+
+    text: str
+    speaker: str | None  # substring of the speaker id or name
+    entity: str | None  # an entity's canonical name or its surface in the turn, exactly (width/case folded)
+    show: str | None  # substring of the programme name
+    since: str | None  # ISO date, inclusive
+    until: str | None  # ISO date, inclusive
+    limit: int
+
+
+@dataclass
+class Hit:
+    record: dict[str, Any]  # the turn record as indexed
+    score: float | None  # -bm25: higher is better; None when listing by filters only
+    snippet: str
+
+
+# --- text transform ---------------------------------------------------------------------------------------------
+
+
+def _runs(folded: str) -> list[tuple[bool, str]]:
+    """(is CJK, run) for each run of CJK characters or of other letters and digits."""
+    return [(m.group("cjk") is not None, m.group()) for m in _RUN.finditer(folded)]
+
+
+def _bigrams(run: str) -> list[str]:
+    return [run[i : i + 2] for i in range(len(run) - 1)]
+
+
+def segment(text: str) -> str:
+    """The indexed form of a text: CJK runs as bigrams plus their last character, other runs as words."""
+    tokens = []
+    for cjk, run in _runs(fold(text)):
+        tokens += [*_bigrams(run), run[-1]] if cjk else [run]
+    return " ".join(tokens)
+
+
+def match_phrase(term: str) -> str | None:
+    """One query term (no spaces) as an FTS5 phrase over segment()'s tokens; None if nothing in it is indexed.
+
+    The document carries a run's last character only where its run ends, and the term's last run may end
+    inside a longer run of the text: so that run contributes bigrams only, or, when it is one character, a
+    prefix token (返 matches 返納 and a final 返). A Latin last word is a prefix too (jap matches japan).
+    """
+    runs = _runs(fold(term))
+    tokens: list[str] = []
+    for i, (cjk, run) in enumerate(runs):
+        last = i == len(runs) - 1
+        if not cjk:
+            tokens.append(run)
+        elif last and len(run) > 1:
+            tokens += _bigrams(run)
+        else:
+            tokens += [*_bigrams(run), run[-1]]
+    if not tokens:
+        return None
+    prefix = not runs[-1][0] or len(runs[-1][1]) == 1
+    return f'"{" ".join(tokens)}"' + (" *" if prefix else "")
+
+
+def snippet(text: str, terms: list[str], context: int, marks: tuple[str, str]) -> str:
+    """A one-line window of `text` around the first match of any term, every match in it between the marks."""
+    folded, origin = "", []
+    for i, ch in enumerate(text):  # fold character by character to map folded offsets back to the text
+        f = fold(ch)
+        folded += f
+        origin += [i] * len(f)
+    spans = []
+    for term in filter(None, (fold(t) for t in terms)):
+        at = folded.find(term)
+        while at >= 0:
+            spans.append((origin[at], origin[at + len(term) - 1] + 1))
+            at = folded.find(term, at + len(term))
+    spans.sort()
+    if not spans:
+        return _one_line(text[: 2 * context]) + ("…" if len(text) > 2 * context else "")
+    left, right = max(0, spans[0][0] - context), min(len(text), spans[0][1] + context)
+    out, pos = "…" if left else "", left
+    for start, end in spans:
+        if start >= pos and end <= right:
+            out += text[pos:start] + marks[0] + text[start:end] + marks[1]
+            pos = end
+    out += text[pos:right] + ("…" if right < len(text) else "")
+    return _one_line(out)
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+# --- index ------------------------------------------------------------------------------------------------------
+
+
+def read_turn_records(output_dir: Path) -> list[dict[str, Any]]:
+    """The turn records of a run, each checked against the turn schema: a bad line is named by file and line."""
+    path = output_dir / TURNS_FILE
+    if not path.is_file():
+        raise SearchError(f"no {TURNS_FILE} in {output_dir}: run `pipeline run ... -o {output_dir}` first")
+    records = []
+    with path.open(encoding="utf-8") as f:
+        for number, line in enumerate(f, 1):
+            try:
+                records.append(to_dict(from_dict(TurnRecord, json.loads(line))))
+            except ValueError as e:  # json.JSONDecodeError is a ValueError too
+                raise SearchError(f"{path}, line {number}: not a turn record: {e}") from None
+    return records
+
+
+def build_index(output_dir: Path, db_path: Path) -> IndexReport:
+    """Add the episodes of OUTPUT/turns.jsonl that are new or changed; episodes from other runs stay.
+
+    One transaction: a failed or killed run leaves the index as it was.
+    """
+    records = read_turn_records(output_dir)
+    twice = [i for i, n in Counter(r["id"] for r in records).items() if n > 1]
+    if twice:  # e.g. two runs' turns.jsonl concatenated: index each folder instead
+        raise SearchError(f"{output_dir / TURNS_FILE} holds turn {twice[0]} more than once: index one run's output")
+    episodes: dict[str, list[dict[str, Any]]] = {}
+    for record in records:
+        episodes.setdefault(record["episode_id"], []).append(record)
+    db_path.parent.mkdir(parents=True, exist_ok=True)
+    conn = _open(db_path, must_exist=False)
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        _check_or_create_schema(conn, db_path)
+        stored = dict(conn.execute("SELECT episode_id, content_hash FROM episodes"))
+        added = updated = unchanged = turns_written = 0
+        for episode_id, turns in episodes.items():
+            content_hash = stable_hash(turns, length=32)
+            if stored.get(episode_id) == content_hash:
+                unchanged += 1
+                continue
+            if episode_id in stored:
+                _delete_episode(conn, episode_id)
+                updated += 1
+            else:
+                added += 1
+            _insert_episode(conn, episode_id, content_hash, turns)
+            turns_written += len(turns)
+        (episodes_total,) = conn.execute("SELECT count(*) FROM episodes").fetchone()
+        (turns_total,) = conn.execute("SELECT count(*) FROM turns").fetchone()
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+    finally:
+        conn.close()
+    return IndexReport(added, updated, unchanged, turns_written, episodes_total, turns_total)
+
+
+def _open(db_path: Path, must_exist: bool) -> sqlite3.Connection:
+    """A connection with explicit transactions. Searches open it writable too (they only read), so that
+    SQLite can roll back what an index run killed mid-transaction left behind; a read-only one cannot."""
+    if must_exist and not db_path.is_file():
+        raise SearchError(f"no search index at {db_path}: run `pipeline index OUTPUT_DIR` first")
+    try:
+        conn = sqlite3.connect(db_path, isolation_level=None)
+        conn.execute("SELECT count(*) FROM sqlite_schema").fetchone()
+    except sqlite3.DatabaseError as e:
+        raise SearchError(f"cannot open {db_path} as a search index: {e}") from e
+    conn.create_function("fold", 1, lambda s: fold(s) if s is not None else None, deterministic=True)
+    return conn
+
+
+def _format(conn: sqlite3.Connection) -> str | None:
+    if not conn.execute("SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'meta'").fetchone():
+        return None
+    row = conn.execute("SELECT value FROM meta WHERE key = 'format'").fetchone()
+    return row[0] if row else None
+
+
+def _check_or_create_schema(conn: sqlite3.Connection, db_path: Path) -> None:
+    found = _format(conn)
+    if found is None and conn.execute("SELECT count(*) FROM sqlite_schema").fetchone()[0]:
+        raise SearchError(f"{db_path} is an SQLite file but not a search index; name another --db")
+    if found is not None and found != INDEX_FORMAT:
+        raise SearchError(f"{db_path} has index format {found}, this version writes {INDEX_FORMAT}: delete it and "
+                          "run `pipeline index` again for each output folder")  # fmt: skip
+    if found is None:  # statement by statement: executescript() would commit the open transaction
+        for statement in filter(str.strip, _SCHEMA.split(";")):
+            conn.execute(statement)
+    conn.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('format', ?)", (INDEX_FORMAT,))
+
+
+def _delete_episode(conn: sqlite3.Connection, episode_id: str) -> None:
+    rows = "SELECT rowid FROM turns WHERE episode_id = ?"
+    for table, key in (("turns_fts", "rowid"), ("turn_entities", "turn_rowid"), ("turn_figures", "turn_rowid")):
+        conn.execute(f"DELETE FROM {table} WHERE {key} IN ({rows})", (episode_id,))
+    conn.execute("DELETE FROM turns WHERE episode_id = ?", (episode_id,))
+    conn.execute("DELETE FROM episodes WHERE episode_id = ?", (episode_id,))
+
+
+def _insert_episode(conn: sqlite3.Connection, episode_id: str, content_hash: str, records: list[dict]) -> None:
+    first = records[0]
+    conn.execute(
+        "INSERT INTO episodes (episode_id, content_hash, show, station, air_date, source, turn_count) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (episode_id, content_hash, first["show"], first["station"], first["air_date"], first["source"], len(records)),
+    )
+    for r in records:
+        rowid = conn.execute(
+            "INSERT INTO turns (id, episode_id, turn, speaker, speaker_name, speaker_role, show, station, air_date, "
+            "start_s, end_s, section, text, record) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (r["id"], episode_id, r["turn"], r["speaker"], r["speaker_name"], r["speaker_role"], r["show"],
+             r["station"], r["air_date"], r["start"], r["end"], r["section"], r["text"],
+             json.dumps(r, ensure_ascii=False)),
+        ).lastrowid  # fmt: skip
+        conn.execute("INSERT INTO turns_fts (rowid, tokens) VALUES (?, ?)", (rowid, segment(r["text"])))
+        conn.executemany(
+            "INSERT INTO turn_entities (turn_rowid, entity_id, name, type, surface, name_key, surface_key, start, "
+            "stop) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [(rowid, e["id"], e["name"], e["type"], e["text"], fold(e["name"]), fold(e["text"]), *e["span"])
+             for e in r["entities"]],
+        )  # fmt: skip
+        conn.executemany(
+            "INSERT INTO turn_figures (turn_rowid, text, kind, value, value_max, unit, qualifier, iso, counted) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [(rowid, f["text"], f["kind"], f["value"], f["value_max"], f["unit"], f["qualifier"], f["iso"],
+              f["counted"]) for f in r["figures"]],
+        )  # fmt: skip
+
+
+# --- search -----------------------------------------------------------------------------------------------------
+
+
+def _filters(query: Query) -> tuple[list[str], list[Any]]:
+    """SQL conditions on the turns table `t` for the query's filters, and their parameters."""
+    where: list[str] = []
+    params: list[Any] = []
+    if query.speaker:
+        where.append("(instr(fold(t.speaker), ?) > 0 OR instr(fold(coalesce(t.speaker_name, '')), ?) > 0)")
+        params += [fold(query.speaker)] * 2
+    if query.entity:
+        where.append("EXISTS (SELECT 1 FROM turn_entities e WHERE e.turn_rowid = t.rowid "
+                     "AND (e.name_key = ? OR e.surface_key = ?))")  # fmt: skip
+        params += [fold(query.entity)] * 2
+    if query.show:
+        where.append("instr(fold(coalesce(t.show, '')), ?) > 0")
+        params.append(fold(query.show))
+    if query.since:
+        where.append("t.air_date >= ?")
+        params.append(query.since)
+    if query.until:
+        where.append("t.air_date <= ?")
+        params.append(query.until)
+    return where, params
+
+
+def search(db_path: Path, query: Query, options: SearchOptions) -> list[Hit]:
+    """Turns holding every term of the query (bm25 order), narrowed by the filters; or, with no terms, the
+    turns the filters select (latest air date first)."""
+    terms = query.text.split()
+    where, params = _filters(query)
+    if not terms and not where:
+        raise SearchError("empty query: give a search term, a filter (--speaker, --entity, --show, --since, "
+                          "--until), or both")  # fmt: skip
+    phrases = [p for p in map(match_phrase, terms) if p]
+    if terms and not phrases:
+        raise SearchError(f"nothing searchable in {query.text!r}: use letters, digits, kana or kanji")
+    conn = _open(db_path, must_exist=True)
+    try:
+        if _format(conn) != INDEX_FORMAT:
+            raise SearchError(f"{db_path} is not a search index of format {INDEX_FORMAT}: run `pipeline index`")
+        if phrases:
+            # A term that is one run is matched exactly by its phrase; otherwise the phrase ignores what
+            # separates the runs (富士通 Japan for 富士通Japan, 中 for ・中), so the term is checked as a substring.
+            checks = [f for f in map(fold, terms) if [run for _, run in _runs(f)] != [f]]
+            where += ["instr(fold(t.text), ?) > 0"] * len(checks)
+            ranked = "SELECT rowid, bm25(turns_fts) AS relevance FROM turns_fts WHERE turns_fts MATCH ?"
+            if not where:  # nothing to look up in `turns`: FTS5 ranks and cuts before the join
+                ranked += f" ORDER BY relevance, rowid LIMIT {int(query.limit)}"
+            rows = conn.execute(
+                f"SELECT t.record, m.relevance FROM ({ranked}) AS m JOIN turns t ON t.rowid = m.rowid "
+                f"{'WHERE ' + ' AND '.join(where) if where else ''} ORDER BY m.relevance, t.rowid LIMIT ?",
+                [" AND ".join(phrases), *params, *checks, query.limit],
+            ).fetchall()  # fmt: skip
+        else:
+            rows = conn.execute(
+                f"SELECT t.record, NULL FROM turns t WHERE {' AND '.join(where)} "
+                "ORDER BY t.air_date DESC NULLS LAST, t.episode_id, t.turn LIMIT ?",
+                [*params, query.limit],
+            ).fetchall()
+    except sqlite3.DatabaseError as e:
+        raise SearchError(f"{db_path}: {e}") from e
+    finally:
+        conn.close()
+    hits = []
+    for record_json, rank in rows:
+        record = json.loads(record_json)
+        score = round(-rank, 4) if rank is not None else None
+        marks = (options.highlight_start, options.highlight_end)
+        hits.append(Hit(record, score, snippet(record["text"], terms, options.snippet_chars, marks)))
+    return hits
+
+
+def position(record: dict[str, Any]) -> str:
+    """Where in the episode a turn is: mm:ss (h:mm:ss) for timed turns, else the turn number and section."""
+    if record["start"] is not None:
+        minutes, seconds = divmod(int(record["start"]), 60)
+        hours, minutes = divmod(minutes, 60)
+        return f"{hours}:{minutes:02d}:{seconds:02d}" if hours else f"{minutes:02d}:{seconds:02d}"
+    section = record["section"]
+    return f"turn {record['turn']}" + (f" ({section})" if section else "")

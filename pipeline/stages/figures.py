@@ -1,0 +1,36 @@
+"""Figures stage: every figure of the deduplicated turns, tied to its speaker, turn, sentence and time."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pipeline.engine.stage import FileStage, Job
+from pipeline.lib.figures import FigureExtractor
+from pipeline.records import Episode, FigureMention
+from pipeline.text.sentences import sentence_at, time_of
+
+
+class FiguresStage(FileStage):
+    """Rule-based; its number and date resources load once per process."""
+
+    name = "figures"
+    version = "1"
+    requires = ("turns", "show")  # show: the air date resolves 7月5日 to a year
+    produces = ("figures",)
+
+    def options_key(self, job: Job) -> Any:
+        return None  # no options: the rules and the libraries' tables (model_identity) decide
+
+    def model_identity(self) -> str | None:
+        return FigureExtractor.identity()
+
+    def run(self, episode: Episode, job: Job) -> None:
+        extractor = job.models.get("figures", FigureExtractor)
+        mentions = []
+        for turn in episode.turns:
+            for figure in extractor(turn.text, episode.show.air_date):
+                mentions.append(FigureMention(
+                    turn=turn.id, speaker=turn.speaker, time=time_of(turn, figure.start, figure.end),
+                    sentence=sentence_at(turn.text, figure.start, figure.end), figure=figure,
+                ))  # fmt: skip
+        episode.figures = mentions
