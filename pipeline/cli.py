@@ -101,6 +101,8 @@ def run(inputs: tuple[Path, ...], output_dir: Path, shard_text: str | None, prog
     show_progress = sys.stderr.isatty() if progress is None else progress
     try:
         runner = Runner(config, output_dir, default_plan(config), show_progress=show_progress)
+    except ConfigError as e:  # a bad show profile or gazetteer: a configuration problem, exit 2
+        raise click.UsageError(str(e)) from e
     except PipelineError as e:
         raise click.ClickException(str(e)) from e
     reported: set[int] = set()

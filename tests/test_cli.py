@@ -107,7 +107,7 @@ def test_a_bad_show_profile_is_refused_when_loaded_naming_file_and_key(tmp_path)
     (tmp_path / "broken_2024-03-13.txt").write_text("佐藤:おはよう。\n", encoding="utf-8")
     result = CliRunner().invoke(cli, ["run", str(tmp_path / "broken_2024-03-13.txt"), "-o", str(tmp_path / "out"),
                                       "--set", f"input.shows_dir={shows}"])  # fmt: skip
-    assert result.exit_code != 0
+    assert result.exit_code == 2
     assert "broken.yaml" in result.output and "entities.0.name" in result.output
     assert not (tmp_path / "out" / "episodes.jsonl").exists()
 

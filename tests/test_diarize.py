@@ -17,7 +17,7 @@ from pyannote.core import Annotation, Segment, Timeline
 from pyannote.metrics.diarization import DiarizationErrorRate
 
 from pipeline.lib.diarization.diarizer import (
-    Diarization,
+    DiarizerResult,
     Diarizer,
     absorb_short_runs,
     covered,
@@ -45,19 +45,19 @@ def load_rttm(path) -> Annotation:
     return next(iter(read(str(path)).values()))
 
 
-def as_annotation(result: Diarization) -> Annotation:
+def as_annotation(result: DiarizerResult) -> Annotation:
     hypothesis = Annotation()
     for segment in result.segments:
         hypothesis[Segment(segment.start, segment.end)] = segment.speaker
     return hypothesis
 
 
-def der(reference: Annotation, result: Diarization, duration: float) -> float:
+def der(reference: Annotation, result: DiarizerResult, duration: float) -> float:
     metric = DiarizationErrorRate(collar=0.25, skip_overlap=False)
     return float(metric(reference, as_annotation(result), uem=Timeline([Segment(0, duration)])))
 
 
-def overlap_map(reference: Annotation, result: Diarization) -> dict[str, str]:
+def overlap_map(reference: Annotation, result: DiarizerResult) -> dict[str, str]:
     """Reference speaker -> the diarized speaker that covers most of their speech."""
     hypothesis = as_annotation(result)
     mapping = {}
@@ -169,7 +169,7 @@ def test_voiceprints_from_10_s_clips_name_the_hosts(show, diarizer):
 
 
 def test_silence_empty_and_very_short_input(diarizer, show, tmp_path):
-    assert diarizer(np.zeros(5 * RATE, np.float32), RATE) == Diarization(segments=[], centroids={})
+    assert diarizer(np.zeros(5 * RATE, np.float32), RATE) == DiarizerResult(segments=[], centroids={})
     assert diarizer(np.zeros(0, np.float32), RATE).segments == []
     quiet_noise = np.random.default_rng(0).normal(0, 1e-4, 3 * RATE).astype(np.float32)
     assert diarizer(quiet_noise, RATE).segments == []

@@ -13,7 +13,6 @@ from pipeline.records import Figure, from_dict, to_dict
 
 GOLD = PROJECT_ROOT / "tests" / "gold"
 TEXTS = PROJECT_ROOT / "tests" / "data" / "texts"
-SHARED_SAMPLES = PROJECT_ROOT.parent / "shared" / "samples"
 SPEAKER = re.compile(r"^[^\d:：\s][^:：\s]{0,19}[:：]")  # 名前: / 名前： (a name never starts with a digit: 6:00)
 CHECKED = ("kind", "value", "value_max", "unit", "qualifier", "basis", "iso")
 AIR = "2023-07-05"
@@ -82,10 +81,6 @@ def test_prices_gold(extract):
     problems, matched, found = score(extract, lines, gold)
     report("prices_2024-03-13", gold, problems, matched, found)
     assert problems == []
-
-
-def test_article_path_is_the_shared_samples_folder(article_text):
-    assert (SHARED_SAMPLES / "onemorning_2023-07-05_article.txt").read_text(encoding="utf-8") == article_text
 
 
 # --- numbers ---------------------------------------------------------------------------------------------------

@@ -30,6 +30,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
+from pipeline.config import GazetteerEntry
 from pipeline.text.normalise import nfkc
 from pipeline.text.sentences import sentences
 
@@ -43,15 +44,6 @@ _PREFECTURE_CITY = re.compile(r"^(北海道|東京都|京都府|大阪府|[一-�
 _OCCUPATION = "Position_Vocation"  # GiNZA's label for 助教, 首相, and for 城西大学 助教 as a whole
 _HIRAGANA_ONLY = re.compile(r"^[ぁ-ゖー]+$")
 _INFLECTED = re.compile(r"[一-龥々][ぁ-ゖ]+$")
-
-
-@dataclass
-class GazetteerEntry:
-    """A name to find as it is written: a gazetteer line (configs/gazetteer/*.yaml or a show profile)."""
-
-    name: str
-    label: str  # GiNZA's Extended Named Entity label, e.g. Company, Person, Broadcast_Program
-    aliases: list[str]
 
 
 @dataclass

@@ -67,7 +67,7 @@ class SpeakerSegment:
 
 
 @dataclass
-class Diarization:
+class DiarizerResult:
     """Who spoke when, plus one voice fingerprint per speaker so a speaker can be matched to an enrolled host."""
 
     segments: list[SpeakerSegment]
@@ -573,7 +573,7 @@ class Diarizer:
     def voiceprint(self, samples: np.ndarray, sample_rate: int) -> np.ndarray:
         """L2-normalised mean embedding of a clip's speech, for enrolling a known voice (a host) from ~10 s.
 
-        Comparable with `Diarization.centroids` (cosine = dot product). Raises ValueError when the clip holds
+        Comparable with `DiarizerResult.centroids` (cosine = dot product). Raises ValueError when the clip holds
         no speech: an empty voiceprint would silently match nobody.
         """
         o = self.options
@@ -592,9 +592,9 @@ class Diarizer:
         speech: list[tuple[float, float]] | None = None,
         min_speakers: int | None = None,
         max_speakers: int | None = None,
-    ) -> Diarization:
+    ) -> DiarizerResult:
         """Diarize one recording. `speech` reuses regions found earlier (seconds); the speaker bounds (e.g. from
-        a show profile) override the options. Silence or no usable speech gives an empty Diarization."""
+        a show profile) override the options. Silence or no usable speech gives an empty DiarizerResult."""
         o = self.options
         audio = _as_mono_16k(samples, sample_rate)
         duration = audio.size / SAMPLE_RATE
@@ -603,7 +603,7 @@ class Diarizer:
         regions = speech_regions(audio, SAMPLE_RATE, o) if speech is None else _clean_regions(speech, duration)
         windows = plan_windows(regions, o.window_s, o.hop_s, o.min_window_s)
         if not windows:
-            return Diarization(segments=[], centroids={})
+            return DiarizerResult(segments=[], centroids={})
         embeddings = self._embed(audio, windows)
         spans = np.array(windows, dtype=np.float64)
         centroids = self._cluster(embeddings, spans, lo, hi)
@@ -617,7 +617,7 @@ class Diarizer:
             name: _unit(embeddings[best == index].mean(axis=0) if np.any(best == index) else centroids[index])
             for index, name in names.items()
         }
-        return Diarization(segments=segments, centroids={k: v.astype(np.float32) for k, v in final.items()})
+        return DiarizerResult(segments=segments, centroids={k: v.astype(np.float32) for k, v in final.items()})
 
     # -- steps
 
