@@ -15,3 +15,11 @@ class InputFileError(PipelineError):
 
 class ModelUnavailableError(PipelineError):
     """A model cannot be found or loaded; says which alternatives exist."""
+
+
+class OutputBusyError(PipelineError):
+    """Another live run holds the output folder's lock."""
+
+
+class DiskFullError(PipelineError):
+    """A write failed because the disk (or quota) is full; what was there before is kept."""

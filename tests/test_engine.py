@@ -89,9 +89,14 @@ class Count(BatchStage):
         self.calls[self.name] += 1
         if self.fail:
             raise RuntimeError("simulated bug")
+        failed = {}
         for episode, _ in items:
+            if "odd" in episode.text:
+                failed[episode.episode_id] = ValueError("cannot count this one")
+                continue
             episode.segments = [Segment(id=0, start=None, end=None, text=str(len(items)), speaker=None, line=None,
                                         words=[])]  # fmt: skip
+        return failed
 
 
 def stages(calls, mark="!", fail_batch=False):
@@ -191,6 +196,14 @@ def test_a_failing_batch_stage_fails_every_episode_it_was_given_and_keeps_the_re
     assert [(e.status, e.error.stage, e.error.message) for e in episodes] == [("error", "count", "simulated bug")] * 2
     assert [e.turns[0].text for e in episodes] == ["ALPHA!", "BETA!"]  # what was done before is kept
     assert len(read_jsonl(tmp_path / "out" / EPISODES_FILE)) == 2
+
+
+def test_an_episode_a_batch_stage_reports_fails_alone(tmp_path):
+    folder = make_inputs(tmp_path, {"a.txt": "alpha", "b.txt": "odd one", "c.txt": "gamma"})
+    episodes = run(folder, tmp_path / "out", Plan(stages(Counter())))
+    assert [e.status for e in episodes] == ["ok", "error", "ok"]
+    assert episodes[1].error.stage == "count" and "cannot count" in episodes[1].error.message
+    assert [s.text for s in episodes[0].segments] == ["3"]
 
 
 class Backwards:

@@ -86,7 +86,8 @@ class Runner:
 
     def run_batch_stage(self, stage: Stage, tasks: list[Task]) -> None:
         """One batch stage over the episodes still ok. Cached as a whole: its key covers every episode's input
-        keys and ids, so adding a file to the batch re-runs it. If it fails, every episode it was given fails."""
+        keys and ids, so adding a file to the batch re-runs it. Episodes the stage reports as failed fail alone;
+        if the stage raises, every episode it was given fails."""
         assert isinstance(stage, BatchStage)
         items = [(t, self._job(t)) for t in tasks if stage.applies_to(t.episode)]
         if not items:
@@ -97,13 +98,15 @@ class Runner:
             batch = stable_hash(sorted((t.episode.episode_id, key) for t, _, key, _ in prepared), length=24)
             keys = {t.index: stage_key(stage, batch, {"episode_id": t.episode.episode_id}) for t, *_ in prepared}
             cached = stage.cacheable and all(self.cache.load_into(stage, keys[t.index], t.episode) for t, *_ in prepared)
+            failed: dict[str, Exception] = {}
             if not cached:
                 notes_before = {t.index: len(t.episode.notes) for t, *_ in prepared}
-                stage.run_batch([(t.episode, job) for t, job, *_ in prepared])
+                failed = stage.run_batch([(t.episode, job) for t, job, *_ in prepared])
                 if stage.cacheable:
                     for t, *_ in prepared:
-                        self.cache.save(stage, keys[t.index], t.episode, t.episode.notes[notes_before[t.index]:])
-        except Exception as e:
+                        if t.episode.episode_id not in failed:
+                            self.cache.save(stage, keys[t.index], t.episode, t.episode.notes[notes_before[t.index]:])
+        except Exception as e:  # the stage itself broke: every episode it was given fails with it
             log.error("%s failed for the batch: %s: %s", stage.name, type(e).__name__, e)
             log.debug("%s", traceback.format_exc())
             for t, _ in items:
@@ -111,7 +114,10 @@ class Runner:
             return
         seconds = (time.perf_counter() - started) / len(prepared)  # the batch's time, shared out
         for t, _, _, options_hash in prepared:
-            finish(stage, t, keys[t.index], options_hash, cached, seconds)
+            if t.episode.episode_id in failed:
+                fail(t.episode, stage.name, failed[t.episode.episode_id])
+            else:
+                finish(stage, t, keys[t.index], options_hash, cached, seconds)
 
     def _job(self, task: Task) -> Job:
         return Job(path=task.path, sha256=task.sha256, profile=task.profile, ingest=self.config.ingest,

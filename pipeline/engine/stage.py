@@ -100,5 +100,6 @@ class BatchStage(Stage):
     scope = "batch"
 
     @abstractmethod
-    def run_batch(self, items: list[tuple[Episode, Job]]) -> None:
-        """Set the `produces` fields of every episode of the batch."""
+    def run_batch(self, items: list[tuple[Episode, Job]]) -> dict[str, Exception]:
+        """Set the `produces` fields of every episode of the batch. Returns the episodes it could not do, by
+        episode id, with why: those fail alone and the rest of the batch goes on."""

@@ -30,10 +30,11 @@ class DedupStage(BatchStage):
     def applies_to(self, episode: Episode) -> bool:
         return self.options.enabled
 
-    def run_batch(self, items: list[tuple[Episode, Job]]) -> None:
+    def run_batch(self, items: list[tuple[Episode, Job]]) -> dict[str, Exception]:
         reader = items[0][1].models.get("sudachi", Reader)
         documents = [Document(e.episode_id, e.segments, e.show.air_date) for e, _ in items]
         results = deduplicate_batch(documents, self.options, reader)
         for episode, _ in items:
             kept, report = results[episode.episode_id]
             episode.segments, episode.text, episode.dedup = kept, full_text(kept), report
+        return {}

@@ -29,8 +29,9 @@ class SummaryStage(BatchStage):
     def applies_to(self, episode: Episode) -> bool:
         return self.options.enabled
 
-    def run_batch(self, items: list[tuple[Episode, Job]]) -> None:
+    def run_batch(self, items: list[tuple[Episode, Job]]) -> dict[str, Exception]:
         summarizer = Summarizer(self.options, items[0][1].models.get("sudachi", Reader))
         summaries = summarizer([Document(e.turns, e.speakers, e.entities) for e, _ in items])
         for (episode, _), summary in zip(items, summaries):
             episode.summary = summary
+        return {}
