@@ -22,6 +22,12 @@ from pipeline.records.base import to_dict
 DEFAULT_OUTPUT = Path("outputs")
 
 
+def printable(text: str) -> str:
+    """Text safe to print on a terminal: control characters (ANSI/OSC escapes, newlines inside a file name,
+    line separators) shown as escapes instead of acting on the terminal or splitting a status line."""
+    return "".join(ch if ch.isprintable() or ch == " " else ch.encode("unicode_escape").decode("ascii") for ch in text)
+
+
 def config_options(func):
     """--config and --set, shared by every command that reads the configuration."""
 
@@ -92,8 +98,8 @@ def run(inputs: tuple[Path, ...], output_dir: Path, shard_text: str | None, prog
     from pipeline.plan import default_plan
 
     files, skipped = discover(list(inputs), config.input)
-    for path in skipped:
-        click.echo(f"skip  {path}: unsupported file type", err=True)
+    for skip in skipped:
+        click.echo(f"skip  {printable(str(skip.path))}: {skip.reason}", err=True)
     if (parts := _shard(shard_text)) is not None:
         files = shard(files, *parts)
     if not files:

@@ -262,7 +262,7 @@ def test_discover_skips_hidden_unknown_and_reference_folders_and_reads_a_file_on
                                     ".git/x.txt": "x", "reference/a.txt": "x", "sub/d.txt": "x"})  # fmt: skip
     files, skipped = discover([folder, folder / "a.txt"], CONFIG.input)
     assert [f.episode_id for f in files] == ["a.txt", "b.mp3", "c.vtt", "sub/d.txt"]
-    assert [p.name for p in skipped] == ["notes.pdf"]
+    assert [(s.path.name, s.reason) for s in skipped] == [("notes.pdf", "unsupported file type")]
     assert [f.episode_id for f in shard(files, 1, 2)] == ["b.mp3", "sub/d.txt"]
 
 

@@ -77,11 +77,17 @@ def assign_ids(found: list[tuple[Path, tuple[str, ...]]]) -> list[Input]:
     return [Input(path, "/".join(_encode(p) for p in ids[path])) for path, _ in found]
 
 
-def discover(inputs: list[Path], options: InputOptions) -> tuple[list[Input], list[Path]]:
-    """(files to process with their ids, files skipped for an unknown suffix). A file reached twice (a folder
-    and a file inside it, both given) is processed once."""
+@dataclass(frozen=True)
+class Skipped:
+    path: Path
+    reason: str  # for a person: "unsupported file type", ...
+
+
+def discover(inputs: list[Path], options: InputOptions) -> tuple[list[Input], list[Skipped]]:
+    """(files to process with their ids, files skipped and why). A file reached twice (a folder and a file
+    inside it, both given) is processed once."""
     found: list[tuple[Path, tuple[str, ...]]] = []
-    skipped: list[Path] = []
+    skipped: list[Skipped] = []
     seen: set[Path] = set()
     for item in inputs:
         for path, parts in _files(item, options.skip_folders):
@@ -92,7 +98,7 @@ def discover(inputs: list[Path], options: InputOptions) -> tuple[list[Input], li
             if input_kind(path, options):
                 found.append((path, parts))
             else:
-                skipped.append(path)
+                skipped.append(Skipped(path, "unsupported file type"))
     return assign_ids(found), skipped
 
 
