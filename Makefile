@@ -40,6 +40,8 @@ bench: $(BIN)/.installed
 	$(BIN)/python bench/nlp_bench.py --repeat 5
 	$(BIN)/python bench/search_bench.py
 	$(BIN)/python bench/pipeline_bench.py --pairs 3 --long 10
+	$(BIN)/python bench/hostile_bench.py
+	$(BIN)/python bench/long_bench.py --hours 1 6
 
 schema: $(BIN)/.installed
 	$(BIN)/pipeline schema --write

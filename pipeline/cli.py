@@ -1,11 +1,14 @@
 """Command line: a thin layer over the library. Library errors become one-line messages and exit codes.
 
-Exit codes: 0 all inputs processed; 1 some inputs failed (each has an error record); 2 bad usage or config.
+Exit codes: 0 all inputs processed; 1 some inputs failed (each has an error record), or the command failed
+(e.g. disk full: the previous outputs are kept); 2 bad usage or config; 3 (run) the output folder is in use by
+another run.
 """
 
 from __future__ import annotations
 
 import functools
+import json
 import logging
 import sys
 from pathlib import Path
@@ -15,7 +18,8 @@ import yaml
 
 from pipeline import __version__
 from pipeline.config import DEFAULT_CONFIG, Config, load_config, resolve_path
-from pipeline.errors import ConfigError, PipelineError
+from pipeline.config.options import MAX_SEARCH_LIMIT
+from pipeline.errors import ConfigError, OutputBusyError, PipelineError
 from pipeline.records.base import to_dict
 
 # Where `pipeline run` writes and `pipeline search` looks when not told otherwise.
@@ -26,6 +30,13 @@ def printable(text: str) -> str:
     """Text safe to print on a terminal: control characters (ANSI/OSC escapes, newlines inside a file name,
     line separators) shown as escapes instead of acting on the terminal or splitting a status line."""
     return "".join(ch if ch.isprintable() or ch == " " else ch.encode("unicode_escape").decode("ascii") for ch in text)
+
+
+def printable_json(data: object) -> str:
+    """One line of JSON whose characters that would act on a terminal (C1 controls such as U+009B, line
+    separators, bidi overrides) are written as \\uXXXX escapes: the same JSON value, safe to print."""
+    text = json.dumps(data, ensure_ascii=False)
+    return "".join(ch if ch.isprintable() else json.dumps(ch)[1:-1] for ch in text)
 
 
 def config_options(func):
@@ -44,7 +55,7 @@ def config_options(func):
         try:
             config = load_config(config_path, overrides)
         except ConfigError as e:
-            raise click.UsageError(str(e)) from e
+            raise click.UsageError(printable(str(e))) from e
         return func(*args, config=config, **kwargs)
 
     return wrapper
@@ -88,7 +99,8 @@ def run(inputs: tuple[Path, ...], output_dir: Path, shard_text: str | None, prog
     """Process audio and transcript files (or folders of them) into OUTPUT/episodes.jsonl.
 
     Each input gets one record; a file that cannot be processed gets an error record and the rest go on.
-    Stage results are cached, so an unchanged file is not transcribed again.
+    Stage results are cached, so an unchanged file is not transcribed again. One run at a time writes an output
+    folder: a second run into it stops with exit status 3.
     """
     from tqdm import tqdm
 
@@ -99,7 +111,7 @@ def run(inputs: tuple[Path, ...], output_dir: Path, shard_text: str | None, prog
 
     files, skipped = discover(list(inputs), config.input)
     for skip in skipped:
-        click.echo(f"skip  {printable(str(skip.path))}: {skip.reason}", err=True)
+        click.echo(printable(f"skip  {skip.path}: {skip.reason}"), err=True)
     if (parts := _shard(shard_text)) is not None:
         files = shard(files, *parts)
     if not files:
@@ -124,23 +136,30 @@ def run(inputs: tuple[Path, ...], output_dir: Path, shard_text: str | None, prog
             e = task.episode
             if e.status != "ok":
                 reported.add(task.index)
-                tqdm.write(f"FAIL  {e.source.path}: {e.error.stage}: {e.error.message}", file=sys.stderr)
+                tqdm.write(printable(f"FAIL  {e.source.path}: {e.error.stage}: {e.error.message}"), file=sys.stderr)
                 return
             cached = [r.stage for r in e.provenance.stages if r.cached]
             what = f"{e.duration:.1f} s audio" if e.duration is not None else f"{len(e.text)} chars"
             note = f"; {'; '.join(e.notes)}" if e.notes else ""
             cache_note = f" (cached: {', '.join(cached)})" if cached else ""
-            tqdm.write(f"ok    {e.source.path}: {what}, {len(e.segments)} segments, {task.seconds:.1f} s{cache_note}{note}")
+            tqdm.write(printable(f"ok    {e.source.path}: {what}, {len(e.segments)} segments, {task.seconds:.1f} s"
+                                 f"{cache_note}{note}"))  # fmt: skip
 
-        episodes = runner.run(files, on_file)
+        try:
+            episodes = runner.run(files, on_file)
+        except OutputBusyError as e:  # its own exit code: a caller may retry later
+            click.echo(f"Error: {printable(str(e))}", err=True)
+            sys.exit(3)
+        except PipelineError as e:  # disk full: one line, the previous outputs are kept
+            raise click.ClickException(printable(str(e))) from e
     for index, e in enumerate(episodes):
         if e.status != "ok" and index not in reported:
-            click.echo(f"FAIL  {e.source.path}: {e.error.stage}: {e.error.message}", err=True)
+            click.echo(printable(f"FAIL  {e.source.path}: {e.error.stage}: {e.error.message}"), err=True)
         elif (d := e.dedup) and d.removals:
             kinds = ", ".join(f"{k} {v}" for k, v in d.removed_chars.items())
-            click.echo(f"dedup {e.source.path}: removed {d.removed_share:.0%} of the text ({kinds} chars)")
+            click.echo(printable(f"dedup {e.source.path}: removed {d.removed_share:.0%} of the text ({kinds} chars)"))
     failed = sum(e.status != "ok" for e in episodes)
-    click.echo(f"{len(episodes) - failed} ok, {failed} failed -> {output_dir / 'episodes.jsonl'}")
+    click.echo(printable(f"{len(episodes) - failed} ok, {failed} failed -> {output_dir / 'episodes.jsonl'}"))
     if failed:
         sys.exit(1)
 
@@ -182,7 +201,9 @@ def schema(write: bool, check: bool, turn: bool) -> None:
 @config_options
 def show_config(config: Config) -> None:
     """Print the effective configuration (defaults + --config + --set) and its hash."""
-    click.echo(yaml.safe_dump(to_dict(config), allow_unicode=True, sort_keys=False), nl=False)
+    text = yaml.safe_dump(to_dict(config), allow_unicode=True, sort_keys=False)
+    for line in text.splitlines():  # YAML escapes control characters, not format ones such as bidi overrides
+        click.echo(printable(line))
     click.echo(f"# config hash: {config.hash()}")
 
 
@@ -201,9 +222,9 @@ def models_list(config: Config) -> None:
 
     cache = resolve_path(config.models.cache_dir)
     ready = (bundled_dir(cache) / "model.bin").is_file()
-    click.echo(f"configured: {config.transcribe.model}")
+    click.echo(f"configured: {printable(config.transcribe.model)}")
     click.echo(f"bundled:    {BUNDLED_NAME} (Whisper base, sha256 {BUNDLED_SHA256[:12]}...) "
-               f"{'ready in ' + str(bundled_dir(cache)) if ready else 'not assembled yet (pipeline models prepare)'}")  # fmt: skip
+               f"{'ready in ' + printable(str(bundled_dir(cache))) if ready else 'not assembled yet (pipeline models prepare)'}")  # fmt: skip
     click.echo("local:      any CTranslate2 Whisper directory, given as a path")
     click.echo(f"hub:        {', '.join(available_models())} or an org/name repo id (need internet the first time)")
 
@@ -218,8 +239,8 @@ def models_prepare(name: str | None, config: Config) -> None:
     try:
         resolved = resolve(name or config.transcribe.model, resolve_path(config.models.cache_dir))
     except PipelineError as e:
-        raise click.ClickException(str(e)) from e
-    click.echo(f"{resolved.identity} -> {resolved.path}")
+        raise click.ClickException(printable(str(e))) from e
+    click.echo(printable(f"{resolved.identity} -> {resolved.path}"))
 
 
 @cli.command()
@@ -240,20 +261,20 @@ def enrol(show_key: str, name: str, clip: Path, config: Config) -> None:
 
     shows_dir = resolve_path(config.input.shows_dir)
     if not (shows_dir / f"{show_key}.yaml").is_file():
-        raise click.UsageError(f"no show profile {shows_dir / (show_key + '.yaml')}")
+        raise click.UsageError(printable(f"no show profile {shows_dir / (show_key + '.yaml')}"))
     try:
         audio = decode(clip, config.ingest.sample_rate, config.ingest.truncation_tolerance, config.ingest.corrupt_below)
     except PipelineError as e:
-        raise click.ClickException(f"{clip}: {e}") from e
+        raise click.ClickException(printable(f"{clip}: {e}")) from e
     try:
         embedding = Diarizer(config.diarize).voiceprint(audio.samples, audio.sample_rate)
     except ValueError as e:  # no speech in the clip
-        raise click.ClickException(f"{clip}: {e}") from e
+        raise click.ClickException(printable(f"{clip}: {e}")) from e
     path = save(shows_dir, show_key, Voiceprint(
         name=name, model=embedding_model_identity(), clip_sha256=sha256_file(clip),
         clip_seconds=round(audio.duration, 2), embedding=[round(float(x), 6) for x in embedding],
     ))  # fmt: skip
-    click.echo(f"enrolled {name} for {show_key} from {audio.duration:.1f} s of audio -> {path}")
+    click.echo(printable(f"enrolled {name} for {show_key} from {audio.duration:.1f} s of audio -> {path}"))
 
 
 def _db_option(func):
@@ -279,10 +300,10 @@ def index_command(output_dir: Path, db_path: Path | None, config: Config) -> Non
     try:
         r = build_index(output_dir, db)
     except PipelineError as e:
-        raise click.ClickException(str(e)) from e
-    click.echo(f"indexed {output_dir / TURNS_FILE}: {r.added} added, {r.updated} updated, {r.unchanged} unchanged "
-               f"episodes ({r.turns_written} turns written) -> {db}: {r.episodes_total} episodes, "
-               f"{r.turns_total} turns")  # fmt: skip
+        raise click.ClickException(printable(str(e))) from e
+    click.echo(printable(f"indexed {output_dir / TURNS_FILE}: {r.added} added, {r.updated} updated, {r.unchanged} "
+                         f"unchanged episodes ({r.turns_written} turns written) -> {db}: {r.episodes_total} episodes, "
+                         f"{r.turns_total} turns"))  # fmt: skip
 
 
 def _iso_date(value) -> str | None:
@@ -301,7 +322,9 @@ def _iso_date(value) -> str | None:
 @click.option("--show", help="Only turns of programmes whose name contains this.")
 @click.option("--since", type=click.DateTime(["%Y-%m-%d"]), metavar="YYYY-MM-DD", help="Only episodes aired on or after YYYY-MM-DD.")
 @click.option("--until", type=click.DateTime(["%Y-%m-%d"]), metavar="YYYY-MM-DD", help="Only episodes aired on or before YYYY-MM-DD.")
-@click.option("--limit", type=click.IntRange(min=1), help="Most hits to print (default: search.limit).")
+@click.option(
+    "--limit", type=click.IntRange(min=1, max=MAX_SEARCH_LIMIT), help="Most hits to print (default: search.limit).",
+)  # fmt: skip
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per hit: the turn record, score, snippet.")
 @config_options
 def search_command(
@@ -314,8 +337,6 @@ def search_command(
     speaker and a snippet with the match marked (【like this】, search.highlight_*). Without QUERY, the filters
     alone list turns.
     """
-    import json
-
     from pipeline.search.index import Query, position, search
 
     db = db_path or output_dir / config.search.db_file
@@ -324,16 +345,17 @@ def search_command(
     try:
         hits = search(db, q, config.search)
     except PipelineError as e:
-        raise click.ClickException(str(e)) from e
+        raise click.ClickException(printable(str(e))) from e
+    # Transcript text, names and sections come from the input: printed so that no escape sequence acts.
     for rank, hit in enumerate(hits, 1):
         r = hit.record
         if as_json:
-            click.echo(json.dumps({**r, "score": hit.score, "snippet": hit.snippet}, ensure_ascii=False))
+            click.echo(printable_json({**r, "score": hit.score, "snippet": hit.snippet}))
             continue
         score = f"  score {hit.score:.2f}" if hit.score is not None else ""
-        click.echo(f"{rank}. {r['show'] or '-'}  {r['air_date'] or '-'}  {position(r)}  "
-                   f"{r['speaker_name'] or r['speaker']}{score}")  # fmt: skip
-        click.echo(f"   {hit.snippet}")
+        click.echo(printable(f"{rank}. {r['show'] or '-'}  {r['air_date'] or '-'}  {position(r)}  "
+                             f"{r['speaker_name'] or r['speaker']}{score}"))  # fmt: skip
+        click.echo(f"   {printable(hit.snippet)}")
     if not hits and not as_json:
         click.echo("no hits", err=True)
 

@@ -30,7 +30,7 @@ def default_plan(config: Config) -> Plan:
         DedupStage(config.dedup),
         SpeakersStage(config.speakers),
         EntitiesStage(config.entities, config.speakers),
-        FiguresStage(),
+        FiguresStage(config.figures),
         SummaryStage(config.summary),
     ])  # fmt: skip
 

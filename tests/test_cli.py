@@ -126,3 +126,17 @@ def test_a_failure_after_the_file_stages_is_counted_in_the_tally_and_the_exit_co
     assert "0 ok, 1 failed" in result.output
     (record,) = read_jsonl(tmp_path / "out" / "episodes.jsonl")
     assert record["status"] == "error" and record["error"]["stage"] == "figures"
+
+
+def test_run_prints_file_names_and_notes_terminal_safe(tmp_path):
+    """A file name carrying an ANSI colour sequence and a newline: escaped, one status line per file."""
+    inbox = tmp_path / "in"
+    inbox.mkdir()
+    (inbox / "evil\x1b[31m\nname.txt").write_text("佐藤:おはようございます。\n", encoding="utf-8")
+    (inbox / "bad\x1b]0;pwned\x07.srt").write_text("no cues here\n", encoding="utf-8")
+    result = CliRunner().invoke(cli, ["run", str(inbox), "-o", str(tmp_path / "out"), *NO_NER])
+    assert result.exit_code == 1
+    assert "\x1b" not in result.output and "\x07" not in result.output
+    assert "evil\\x1b[31m\\nname.txt" in result.output
+    ok_lines = [line for line in result.output.splitlines() if line.startswith("ok    ")]
+    assert len(ok_lines) == 1 and ok_lines[0].endswith("s")

@@ -53,3 +53,14 @@ def test_show_profiles_match_by_file_prefix(config):
     assert match_profile("asaradio_2024-03-12", profiles).name == "あさラジ"
     assert match_profile("OneMorning_2023-07-05_article", profiles).station == "TOKYO FM"
     assert match_profile("unknown_show_2024-01-01", profiles) is None
+
+
+def test_a_yaml_error_in_an_override_is_a_config_error_naming_the_key():
+    with pytest.raises(ConfigError, match=r"override transcribe\.temperature: .*not valid YAML"):
+        parse_override("transcribe.temperature=[0.0, {")
+
+
+def test_a_show_profile_language_is_a_language_code(tmp_path):
+    (tmp_path / "x.yaml").write_text("name: X\nlanguage: Japanese\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"x\.yaml: language"):
+        load_profiles(tmp_path)

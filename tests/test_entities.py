@@ -33,7 +33,7 @@ def mention(text, start=0, label="Company", source="ner", index=0, canonical=Non
 
 def test_sentences_split_per_line_and_keep_offsets():
     text = "最初です。「次です。」\n二行目です"
-    pieces = sentences(text)
+    pieces = sentences(text, CONFIG.entities.max_sentence_chars)
     assert [s for _, s in pieces] == ["最初です。", "「次です。」", "二行目です"]
     assert all(text[o : o + len(s)] == s for o, s in pieces)
 

@@ -38,7 +38,7 @@ def test_asr_segment_is_split_where_the_speaker_changes_and_turns_merge():
     seg0 = Segment(id=0, start=0.0, end=2.0, text="はいそうです", speaker=None, line=None, words=words("はいそう", 0.0, 0.25) + words("です", 1.0, 0.5))
     seg1 = Segment(id=1, start=2.1, end=3.0, text="ね", speaker=None, line=None, words=words("ね", 2.1, 0.9))
     s = spans((0.0, 0.95, "SPEAKER_00"), (0.95, 3.0, "SPEAKER_01"))
-    turns = audio_turns([seg0, seg1], s)
+    turns = audio_turns([seg0, seg1], s, OPTIONS.max_turn_s)
     assert [(t.speaker, t.text, t.segments) for t in turns] == [
         ("SPEAKER_00", "はいそう", [0]), ("SPEAKER_01", "です ね", [0, 1]),
     ]  # fmt: skip
@@ -49,7 +49,7 @@ def test_asr_segment_is_split_where_the_speaker_changes_and_turns_merge():
 
 def test_word_on_a_boundary_goes_to_the_speaker_who_covers_it():
     seg = Segment(id=0, start=0.0, end=2.0, text="あい", speaker=None, line=None, words=[Word(start=0.0, end=1.0, text="あ", probability=0.9), Word(start=0.9, end=1.6, text="い", probability=0.9)])
-    turns = audio_turns([seg], spans((0.0, 1.0, "SPEAKER_00"), (1.0, 2.0, "SPEAKER_01")))
+    turns = audio_turns([seg], spans((0.0, 1.0, "SPEAKER_00"), (1.0, 2.0, "SPEAKER_01")), OPTIONS.max_turn_s)
     assert [(t.speaker, t.text) for t in turns] == [("SPEAKER_00", "あ"), ("SPEAKER_01", "い")]
 
 

@@ -60,8 +60,8 @@ def test_timestamps():
 def test_shift_jis_file_is_read(tmp_path):
     path = tmp_path / "show.txt"
     path.write_bytes("佐藤:シフトJISの文字です。\n".encode("cp932"))
-    fmt, segments = read_transcript(path)
-    assert fmt == "txt" and segments[0].speaker == "佐藤" and segments[0].text == "シフトJISの文字です。"
+    fmt, segments, notes = read_transcript(path)
+    assert fmt == "txt" and notes == [] and segments[0].speaker == "佐藤" and segments[0].text == "シフトJISの文字です。"
 
 
 def test_empty_and_cue_less_files_are_clear_errors(tmp_path):

@@ -8,10 +8,12 @@ stops the run at once with the key named. Tests load the real default file and o
 from __future__ import annotations
 
 import copy
+import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
+from pydantic import AfterValidator, model_validator
 
 from pipeline.errors import ConfigError
 from pipeline.records.base import Record, doc, from_dict, stable_hash
@@ -19,27 +21,123 @@ from pipeline.records.base import Record, doc, from_dict, stable_hash
 PROJECT_ROOT = Path(__file__).resolve().parent.parent.parent
 DEFAULT_CONFIG = PROJECT_ROOT / "configs" / "default.yaml"
 
+# Most hits one search returns (search.limit, `pipeline search --limit`): far above any page of hits, and far
+# below the 64-bit integer SQLite's LIMIT takes.
+MAX_SEARCH_LIMIT = 1_000_000
+
+
+# --- forms of option values, checked when the configuration is loaded --------------------------------------------
+
+
+def _not_empty(text: str) -> str:
+    if not text.strip():
+        raise ValueError("must not be empty")
+    return text
+
+
+def _regex(text: str) -> str:
+    """Compiled at load: a typo in a pattern stops the run instead of turning a stage off for the batch."""
+    try:
+        pattern = re.compile(text)
+    except re.error as e:
+        raise ValueError(f"not a valid regular expression: {e}") from None
+    if pattern.search(""):
+        raise ValueError("matches empty text, so it would match every line")
+    return text
+
+
+def _has_group(text: str) -> str:
+    if re.compile(text).groups < 1:
+        raise ValueError("needs a group 1, (...), around the name")
+    return text
+
+
+def _plain_name(text: str) -> str:
+    """A file or folder name inside a known folder: no separators and no `..`, so it cannot point elsewhere."""
+    if text in ("", ".", "..") or any(ch in "/\\" or not ch.isprintable() for ch in text):
+        raise ValueError("must be a plain name: not empty, no / or \\, not . or .., no control characters")
+    return text
+
+
+def _suffix(text: str) -> str:
+    if not re.fullmatch(r"\.[a-z0-9]+", text):
+        raise ValueError("must be a dot and lower-case letters or digits (.mp3): files are matched on their "
+                         "lower-cased suffix")  # fmt: skip
+    return text
+
+
+def _language(text: str) -> str:
+    if not re.fullmatch(r"[a-z]{2,3}", text):
+        raise ValueError("must be an ISO 639 language code in lower case (ja, en, yue)")
+    return text
+
+
+def _printable(text: str) -> str:
+    if not text.isprintable():
+        raise ValueError("must be printable characters (it is printed on the terminal as it is)")
+    return text
+
+
+def _index_name(text: str) -> str:
+    """Elasticsearch/OpenSearch refuse other index names; the name is also the export files' name."""
+    if not re.fullmatch(r"[a-z0-9][a-z0-9._+-]{0,254}", text):
+        raise ValueError("must be at most 255 lower-case letters, digits, '.', '_', '-' or '+', starting with a "
+                         "letter or digit (a search-cluster index name, and the export files' name)")  # fmt: skip
+    return text
+
+
+NonEmpty = Annotated[str, AfterValidator(_not_empty)]
+Regex = Annotated[str, AfterValidator(_regex)]
+PlainName = Annotated[str, AfterValidator(_plain_name)]
+Suffix = Annotated[str, AfterValidator(_suffix)]
+Language = Annotated[str, AfterValidator(_language)]
+Printable = Annotated[str, AfterValidator(_printable)]
+IndexName = Annotated[str, AfterValidator(_index_name)]
+
 
 class InputOptions(Record):
-    audio_extensions: list[str] = doc("file suffixes decoded as audio (video containers: their audio track)")
-    text_extensions: list[str] = doc("file suffixes read as transcripts (.txt with speaker prefixes, .srt, .vtt)")
-    skip_folders: list[str] = doc("folder names not read when an input folder is read recursively")
-    shows_dir: str = doc("folder of show profiles (*.yaml)")
+    audio_extensions: list[Suffix] = doc("file suffixes decoded as audio (video containers: their audio track)")
+    text_extensions: list[Suffix] = doc("file suffixes read as transcripts (.txt with speaker prefixes, .srt, .vtt)")
+    skip_folders: list[PlainName] = doc("folder names not read when an input folder is read recursively")
+    shows_dir: NonEmpty = doc("folder of show profiles (*.yaml)")
+
+    @model_validator(mode="after")
+    def _one_kind_per_suffix(self) -> InputOptions:
+        if both := sorted(set(self.audio_extensions) & set(self.text_extensions)):
+            raise ValueError(f"{', '.join(both)} in both audio_extensions and text_extensions: a file is one kind")
+        return self
 
 
 class IngestOptions(Record):
-    sample_rate: int = doc("decode rate in Hz for ASR and diarization", gt=0)
+    sample_rate: Literal[16000] = doc("decode rate in Hz for ASR and diarization: 16000, what Whisper and CAM++ read")
     max_duration_s: float = doc("longest accepted input", gt=0)
     truncation_tolerance: float = doc("decoded/declared duration below this flags a truncated file", ge=0, le=1)
-    corrupt_below: float = doc("with damaged packets, decoded/declared duration below this is an error", ge=0, le=1)
+    corrupt_below: float = doc(
+        "with damaged packets, decoded/declared duration below this is an error (at most truncation_tolerance)",
+        ge=0, le=1,
+    )  # fmt: skip
+    window_s: float = doc("longer audio is decoded and processed in windows of at most this many seconds", ge=60)
+    window_search_s: float = doc("a window ends at the quietest moment of its last this-many seconds", gt=0, le=300)
+
+    @model_validator(mode="after")
+    def _shares(self) -> IngestOptions:
+        if self.corrupt_below > self.truncation_tolerance:  # decode() checks it only below truncation_tolerance
+            raise ValueError(f"corrupt_below ({self.corrupt_below}) is more than truncation_tolerance "
+                             f"({self.truncation_tolerance})")  # fmt: skip
+        if self.window_search_s >= self.window_s:  # the quiet cut is searched inside the window
+            raise ValueError(f"window_search_s ({self.window_search_s}) must be less than window_s ({self.window_s})")
+        return self
 
 
 class TranscribeOptions(Record):
-    model: str = doc("'base' (bundled), a CTranslate2 model directory, or a hub name")
-    device: str = doc("cpu, cuda or auto")
-    compute_type: str = doc("CTranslate2 compute type, e.g. int8, float16")
-    cpu_threads: int = doc("threads for CPU inference", ge=0)
-    language: str | None = doc("ISO code, or null to detect")
+    model: NonEmpty = doc("'base' (bundled), a CTranslate2 model directory, or a hub name")
+    device: Literal["cpu", "cuda", "auto"] = doc("CTranslate2 device")
+    compute_type: Literal[
+        "default", "auto", "int8", "int8_float32", "int8_float16", "int8_bfloat16", "int16", "float16", "bfloat16",
+        "float32",
+    ] = doc("CTranslate2 compute type")  # fmt: skip
+    cpu_threads: int = doc("threads for CPU inference (0 = CTranslate2's default)", ge=0, le=1024)
+    language: Language | None = doc("ISO code, or null to detect")
     task: Literal["transcribe", "translate"] = doc("Whisper task")
     beam_size: int = doc("beam width", ge=1)
     batched: bool = doc("use BatchedInferencePipeline")
@@ -51,40 +149,59 @@ class TranscribeOptions(Record):
     repetition_penalty: float = doc("penalty for repeated tokens (>1 discourages loops)", gt=0)
     no_repeat_ngram_size: int = doc("forbid repeating n-grams of this size (0 = off)", ge=0)
     compression_ratio_threshold: float = doc("gzip ratio above which a window is retried hotter", gt=0)
-    log_prob_threshold: float = doc("average log-prob below which a window is retried hotter")
+    log_prob_threshold: float = doc("average log-prob below which a window is retried hotter", le=0)
     no_speech_threshold: float = doc("no-speech probability above which a silent window is dropped", ge=0, le=1)
-    temperature: list[float] = doc("fallback temperatures")
+    temperature: list[Annotated[float, doc("a temperature", ge=0, le=1)]] = doc(
+        "fallback temperatures, each in [0, 1]", min_length=1
+    )
     vocabulary_as: Literal["hotwords", "initial_prompt", "both", "none"] = doc("how show vocabulary is used")
+    max_segment_s: float = doc("a longer ASR segment is cut between words (a runaway segment is not one sentence)", gt=0)
+    redecode_loops: bool = doc("re-decode, sequentially with temperature fallback, a segment that loops")
 
 
 class DedupOptions(Record):
     enabled: bool = doc("run the dedup stage")
-    fillers: list[str] = doc("fillers dropped before comparing text (えー, あの...)")
-    loop_min_repeats: int = doc("a sentence or phrase repeated this many times in a row is a loop", ge=2)
+    fillers: list[NonEmpty] = doc("fillers dropped before comparing text (えー, あの...)")
+    # At most 1000: both build a regular expression's repeat count, which has a limit of its own.
+    loop_min_repeats: int = doc("a sentence or phrase repeated this many times in a row is a loop", ge=2, le=1000)
     loop_min_chars: int = doc("... if the repeats cover at least this many characters", ge=1)
-    loop_max_unit_chars: int = doc("longest repeated piece searched for inside one sentence", ge=1)
+    loop_max_unit_chars: int = doc("longest repeated piece searched for inside one sentence", ge=1, le=1000)
     repeat_min_chars: int = doc("shorter sentences are removed only as part of a repeated passage", ge=1)
     near_min_chars: int = doc("shortest sentence compared for near-duplicates", ge=1)
-    near_duplicate_ratio: float = doc("rapidfuzz ratio (0-100) above which sentences are near-duplicates", ge=0, le=100)
-    boilerplate_patterns: list[str] = doc("regular expressions for boilerplate lines")
-    credit_keys: dict[str, str] = doc("credit line key -> ProgrammeCredits field")
+    # From 50: lower, sentences that only share words count as copies (0 removed 79% of the sample text, not 58%).
+    near_duplicate_ratio: float = doc("rapidfuzz ratio above which sentences are near-duplicates", ge=50, le=100)
+    near_lookback_sentences: int = doc("near-duplicates are looked for among this many kept sentences before each", ge=1)
+    boilerplate_patterns: list[Regex] = doc("regular expressions for boilerplate lines")
+    boilerplate_max_chars: int = doc("longer lines are never boilerplate or credit lines", ge=1)
+    credit_keys: dict[NonEmpty, Literal["show_name", "air_time", "personalities", "website", "listen_until"]] = doc(
+        "credit line key -> ProgrammeCredits field"
+    )
     credits_line_max_chars: int = doc("longest bare list of names taken as a credits line", ge=1)
     cross_episode: bool = doc("look for passages repeated across the batch")
     cross_use_readings: bool = doc("compare katakana readings (SudachiPy), not characters, across episodes")
     cross_window_chars: int = doc("window length (normalised characters) for cross-episode matching", ge=1)
-    cross_stride_chars: int = doc("step between windows", ge=1)
-    cross_shingle_chars: int = doc("character n-gram size for MinHash", ge=1)
-    cross_num_perm: int = doc("MinHash permutations", ge=1)
-    cross_threshold: float = doc("Jaccard similarity of two windows to count as the same", gt=0, le=1)
+    cross_stride_chars: int = doc("step between windows (at most cross_window_chars: no text between windows)", ge=1)
+    cross_shingle_chars: int = doc("character n-gram size for MinHash (at most cross_window_chars)", ge=1)
+    # datasketch's LSH needs at least two bands: with fewer than 32 permutations or a threshold above 0.9 it
+    # cannot always make them and every batch fails.
+    cross_num_perm: int = doc("MinHash permutations", ge=32, le=1024)
+    cross_threshold: float = doc("Jaccard similarity of two windows to count as the same", gt=0, le=0.9)
     cross_min_passage_chars: int = doc("shortest repeated passage removed across episodes", ge=1)
+
+    @model_validator(mode="after")
+    def _windows(self) -> DedupOptions:
+        for name in ("cross_stride_chars", "cross_shingle_chars"):
+            if (value := getattr(self, name)) > self.cross_window_chars:
+                raise ValueError(f"{name} ({value}) is more than cross_window_chars ({self.cross_window_chars})")
+        return self
 
 
 class DiarizeOptions(Record):
     enabled: bool = doc("diarize audio (text transcripts take speakers from their prefixes)")
     min_speakers: int = doc("fewest speakers to find (a show profile may override)", ge=1)
-    max_speakers: int = doc("most speakers to find (a show profile may override)", ge=1)
+    max_speakers: int = doc("most speakers to find (a show profile may override; at least min_speakers)", ge=1)
     window_s: float = doc("embedding window length in seconds", gt=0)
-    hop_s: float = doc("step between embedding windows in seconds", gt=0)
+    hop_s: float = doc("step between embedding windows in seconds (at most window_s: windows overlap or touch)", gt=0)
     min_window_s: float = doc("speech regions shorter than this get no embedding; voting labels them from neighbours", ge=0)
     vad_threshold: float = doc("Silero VAD speech probability above which a 32 ms chunk is speech", gt=0, lt=1)
     vad_min_speech_s: float = doc("VAD: shorter bursts of speech are dropped", ge=0)
@@ -100,26 +217,59 @@ class DiarizeOptions(Record):
     frame_s: float = doc("resolution of the per-frame speaker vote in seconds", gt=0)
     min_turn_s: float = doc("a speaker run shorter than this inside continuous speech joins its neighbour", ge=0)
     fill_gap_s: float = doc("same-speaker segments separated by less silence than this are joined", ge=0)
-    cpu_threads: int = doc("torch threads for the embedding model", ge=0)
+    cpu_threads: int = doc("torch threads for the embedding model (torch refuses 0)", ge=1, le=1024)
     enrol_threshold: float = doc("cosine similarity to an enrolled voiceprint that names a speaker", ge=-1, le=1)
+
+    @model_validator(mode="after")
+    def _bounds(self) -> DiarizeOptions:
+        if self.min_speakers > self.max_speakers:
+            raise ValueError(f"min_speakers ({self.min_speakers}) is more than max_speakers ({self.max_speakers})")
+        if self.hop_s > self.window_s:  # the speech between two windows would get no embedding
+            raise ValueError(f"hop_s ({self.hop_s}) is more than window_s ({self.window_s})")
+        return self
 
 
 class SpeakersOptions(Record):
-    heading_pattern: str = doc("regular expression of section headings in text transcripts (not speech)")
-    honorifics: list[str] = doc("suffixes stripped from names (さん, 氏, ...)")
-    introduction_pattern: str = doc("regular expression whose group 1 is a name introduced in the text")
+    heading_pattern: Regex = doc("regular expression of section headings in text transcripts (not speech)")
+    honorifics: list[NonEmpty] = doc("suffixes stripped from names (さん, 氏, ...)")
+    introduction_pattern: Annotated[Regex, AfterValidator(_has_group)] = doc(
+        "regular expression whose group 1 is a name introduced in the text"
+    )
+    max_turn_s: float = doc("an audio turn longer than this is continued in a new turn of the same speaker", gt=0)
 
 
 class EntitiesOptions(Record):
     enabled: bool = doc("run the entities stage")
-    model: str = doc("spaCy pipeline name (ja_ginza ships its weights in its wheel)")
-    languages: list[str] = doc("transcript languages the model reads; other episodes get a note instead")
+    model: NonEmpty = doc("spaCy pipeline name (ja_ginza ships its weights in its wheel)")
+    languages: list[Language] = doc("transcript languages the model reads; other episodes get a note instead")
     batch_size: int = doc("sentences per nlp.pipe batch", ge=1)
-    gazetteers: list[str] = doc("gazetteer files (names, labels, aliases) for every show; profiles add their own")
-    coarse_types: dict[str, list[str]] = doc("coarse type -> the fine labels it covers; other kept labels are OTHER")
-    drop_labels: list[str] = doc("fine labels that are not names (dates, counts: the figures stage; occupations)")
-    org_suffixes: dict[str, str] = doc("organisation word -> label, for the organisation inside a title (城西大学 助教)")
+    gazetteers: list[NonEmpty] = doc("gazetteer files (names, labels, aliases) for every show; profiles add their own")
+    # HASHTAG and OTHER are given by the stage itself; the records document these types.
+    coarse_types: dict[Literal["PERSON", "ORG", "LOCATION", "PRODUCT", "EVENT", "WORK"], list[NonEmpty]] = doc(
+        "coarse type -> the fine labels it covers (each label in one type); other kept labels are OTHER"
+    )
+    drop_labels: list[NonEmpty] = doc("fine labels that are not names (dates, counts: the figures stage; occupations)")
+    org_suffixes: dict[NonEmpty, NonEmpty] = doc(
+        "organisation word -> label, for the organisation inside a title (城西大学 助教)"
+    )
     propagate_min_chars: int = doc("shortest NER surface whose other occurrences in the episode are labelled too", ge=1)
+    # At most 1000: even text that SudachiPy's normalisation lengthens most (one character to 18) stays under
+    # its byte limit.
+    max_sentence_chars: int = doc("longer sentences go to the model in pieces cut at commas or spaces", ge=1, le=1000)
+
+    @model_validator(mode="after")
+    def _one_type_per_label(self) -> EntitiesOptions:
+        seen: dict[str, str] = {}
+        for coarse, labels in self.coarse_types.items():
+            for label in labels:
+                if seen.setdefault(label, coarse) != coarse:  # the first type would win without a word
+                    raise ValueError(f"coarse_types: {label} is under both {seen[label]} and {coarse}")
+        return self
+
+
+class FiguresOptions(Record):
+    max_line_chars: int = doc("longer lines are read in pieces of at most this many characters, cut at sentence ends",
+                              ge=200)  # fmt: skip
 
 
 class SummaryOptions(Record):
@@ -128,12 +278,14 @@ class SummaryOptions(Record):
     keywords: int = doc("keywords per episode", ge=0)
     speaker_keywords: int = doc("keywords per speaker line", ge=0)
     min_sentence_chars: int = doc("shorter sentences are not summary candidates (はい。そうですね。)", ge=0)
+    max_sentence_chars: int = doc("longer sentences are cut at commas or spaces", ge=1)
+    max_sentences: int = doc("most candidate sentences ranked per episode (more: this many, spread evenly)", ge=1)
     damping: float = doc("TextRank damping factor", gt=0, lt=1)
     coverage_balance: float = doc("key sentence choice: 1 = centrality only, lower = more weight on covering new ground", ge=0, le=1)
 
 
 class ModelsOptions(Record):
-    cache_dir: str = doc("where the bundled model is assembled and hub downloads kept")
+    cache_dir: NonEmpty = doc("where the bundled model is assembled and hub downloads kept")
 
 
 class OutputOptions(Record):
@@ -141,17 +293,17 @@ class OutputOptions(Record):
 
 
 class SearchOptions(Record):
-    db_file: str = doc("search index file in the output folder (pipeline index / search without --db)")
-    limit: int = doc("hits printed by pipeline search without --limit", ge=1)
+    db_file: PlainName = doc("search index file name in the output folder (pipeline index / search without --db)")
+    limit: int = doc("hits printed by pipeline search without --limit", ge=1, le=MAX_SEARCH_LIMIT)
     snippet_chars: int = doc("characters of context on each side of the first match in a snippet", ge=0)
-    highlight_start: str = doc("put before the match in snippets")
-    highlight_end: str = doc("put after the match in snippets")
-    index_name: str = doc("search-cluster index name for pipeline export (bulk actions and file names)")
-    export_dir: str | None = doc("folder for pipeline export; null = <output>/export")
+    highlight_start: Printable = doc("put before the match in snippets")
+    highlight_end: Printable = doc("put after the match in snippets")
+    index_name: IndexName = doc("search-cluster index name for pipeline export (bulk actions and file names)")
+    export_dir: NonEmpty | None = doc("folder for pipeline export; null = <output>/export")
 
 
 class RunnerOptions(Record):
-    cache_dir: str | None = doc("stage cache folder; null = <output>/.cache")
+    cache_dir: NonEmpty | None = doc("stage cache folder; null = <output>/.cache")
     executor: Literal["local"] = doc("where per-file stages run: local = in this process, one file at a time")
 
 
@@ -165,6 +317,7 @@ class Config(Record):
     diarize: DiarizeOptions
     speakers: SpeakersOptions
     entities: EntitiesOptions
+    figures: FiguresOptions
     summary: SummaryOptions
     models: ModelsOptions
     output: OutputOptions
@@ -188,13 +341,25 @@ def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _yaml_problem(error: yaml.YAMLError) -> str:
+    """PyYAML's message on one line: what is wrong and where."""
+    problem, mark = getattr(error, "problem", None), getattr(error, "problem_mark", None)
+    if problem and mark:
+        return f"{problem} (line {mark.line + 1}, column {mark.column + 1})"
+    return " ".join(str(error).split())
+
+
 def read_yaml(path: Path) -> dict[str, Any]:
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except FileNotFoundError as e:
         raise ConfigError(f"config file not found: {path}") from e
+    except UnicodeDecodeError as e:
+        raise ConfigError(f"{path}: not a UTF-8 text file (byte {e.start}): a YAML configuration is text") from e
+    except OSError as e:
+        raise ConfigError(f"{path}: cannot read: {e.strerror or e}") from e
     except yaml.YAMLError as e:
-        raise ConfigError(f"{path}: not valid YAML: {e}") from e
+        raise ConfigError(f"{path}: not valid YAML: {_yaml_problem(e)}") from e
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: expected a mapping at the top level")
     return data
@@ -208,7 +373,10 @@ def parse_override(text: str) -> dict[str, Any]:
     keys = [k for k in dotted.strip().split(".") if k]
     if not keys:
         raise ConfigError(f"override {text!r} names no key")
-    node: Any = yaml.safe_load(raw) if raw.strip() else None
+    try:
+        node: Any = yaml.safe_load(raw) if raw.strip() else None
+    except yaml.YAMLError as e:
+        raise ConfigError(f"override {'.'.join(keys)}: the value {raw!r} is not valid YAML: {_yaml_problem(e)}") from e
     for key in reversed(keys):
         node = {key: node}
     return node

@@ -8,7 +8,7 @@ from typing import Annotated
 
 from pydantic import StringConstraints, model_validator
 
-from pipeline.config.options import read_yaml
+from pipeline.config.options import Language, read_yaml
 from pipeline.errors import ConfigError
 from pipeline.records.base import Record, doc, from_dict
 
@@ -44,7 +44,7 @@ class ShowProfile(Record):
     name: Name = doc("programme name")
     station: Name | None = doc("broadcaster")
     file_prefixes: list[Name] = doc("a file whose name (or folder) starts with one of these is an episode of the show")
-    language: Name | None = doc("ISO code of the show's language, or null to detect")
+    language: Language | None = doc("ISO code of the show's language, or null to detect")
     hosts: list[Host] = doc("presenters")
     vocabulary: list[Name] = doc("words the recogniser is told to expect")
     entities: list[GazetteerEntry] = doc("names the entities stage finds as written, for this show")

@@ -54,8 +54,12 @@ class StageCache:
     def __init__(self, folder: Path) -> None:
         self.folder = folder
 
+    def stage_folder(self, stage: str) -> Path:
+        """Where a stage's entries (and the temps of their writes) live."""
+        return self.folder / stage
+
     def _path(self, stage: str, key: str) -> Path:
-        return self.folder / stage / f"{key}.json"
+        return self.stage_folder(stage) / f"{key}.json"
 
     def load_into(self, stage: Stage, key: str, episode: Episode) -> bool:
         path = self._path(stage.name, key)

@@ -9,10 +9,17 @@ Episode ids are unique within a run and stable across runs:
   separator characters, `%` and `#` (the turn id separator) are percent-encoded, so the rule stays one-to-one.
 Folders are read recursively, in order of relative path; hidden files and folders (a leading `.`) and folders named in
 `input.skip_folders` are skipped.
+
+Symbolic links inside an input folder are followed only where they stay inside it: a link to a file or a folder
+within the input folder is read like the file or folder itself; a link whose target lies outside the input folder
+(`x.txt -> /etc/passwd`), a broken link and a link loop are skipped, each with its reason (`pipeline run` prints
+them). A file reached both by its own path and through a link is read once, under its own path. A path named on
+the command line is the user's explicit choice and is read even where it is a link that leads elsewhere.
 """
 
 from __future__ import annotations
 
+import errno
 import os
 import unicodedata
 from collections import defaultdict
@@ -45,18 +52,72 @@ def _encode(part: str) -> str:
     return "".join(out)
 
 
-def _files(item: Path, skip_folders: list[str]) -> list[tuple[Path, tuple[str, ...]]]:
-    """(file, its parts relative to the input) for one command-line input."""
-    if not item.is_dir():
-        return [(item, (item.name,))]
-    found = []
-    for folder, dirs, names in os.walk(item):
-        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d not in skip_folders)
-        for name in sorted(names):
-            path = Path(folder) / name
-            if not name.startswith(".") and path.is_file():
-                found.append((path, path.relative_to(item).parts))
-    return sorted(found, key=lambda f: f[1])
+@dataclass(frozen=True)
+class Skipped:
+    path: Path
+    reason: str  # for a person: "unsupported file type", ...
+
+
+@dataclass(frozen=True)
+class _Found:
+    path: Path
+    parts: tuple[str, ...]  # relative to the command-line input
+    via_link: bool  # reached through a link inside an input folder
+
+
+def _link_problem(link: Path, root: Path) -> str | None:
+    """Why a link inside the input folder `root` (resolved) is not followed; None if it is."""
+    try:
+        target = link.resolve(strict=True)
+    except FileNotFoundError:
+        return "broken link (its target does not exist)"
+    except RuntimeError:  # Python 3.11 reports a loop of links this way, later versions as OSError ELOOP
+        return "link loop"
+    except OSError as e:
+        return "link loop" if e.errno == errno.ELOOP else f"link cannot be followed: {e.strerror}"
+    return None if target.is_relative_to(root) else f"link to {target}, outside the input folder"
+
+
+def _walk(item: Path, skip_folders: list[str]) -> tuple[list[_Found], list[Skipped]]:
+    """The files under one input folder, by the link rules of the module docstring."""
+    root = item.resolve()
+    found: list[_Found] = []
+    skipped: list[Skipped] = []
+    linked: set[Path] = set()  # folders read through a link already: each once, however many links lead there
+
+    def visit(folder: Path, chain: tuple[Path, ...], via_link: bool) -> None:
+        try:
+            names = sorted(os.listdir(folder))
+        except OSError as e:
+            skipped.append(Skipped(folder, f"folder cannot be read: {e.strerror}"))
+            return
+        for name in names:
+            path = folder / name
+            if name.startswith("."):
+                continue
+            link = path.is_symlink()
+            if link and (problem := _link_problem(path, root)):
+                skipped.append(Skipped(path, problem))
+                continue
+            if path.is_dir():
+                if name in skip_folders:
+                    continue
+                real = path.resolve()
+                if real in chain:  # a link to the folder that holds it, or to one of that folder's parents
+                    skipped.append(Skipped(path, "link loop (to a folder that holds the link)"))
+                    continue
+                if link:
+                    if real in linked:
+                        continue
+                    linked.add(real)
+                visit(path, (*chain, real), via_link or link)
+            elif path.is_file():
+                found.append(_Found(path, path.relative_to(item).parts, via_link or link))
+            else:
+                skipped.append(Skipped(path, "not a regular file"))
+
+    visit(item, (root,), False)
+    return sorted(found, key=lambda f: f.parts), skipped
 
 
 def assign_ids(found: list[tuple[Path, tuple[str, ...]]]) -> list[Input]:
@@ -68,7 +129,7 @@ def assign_ids(found: list[tuple[Path, tuple[str, ...]]]) -> list[Input]:
     for parts, paths in groups.items():
         if len(paths) == 1:
             continue
-        full = {p: p.resolve().parts for p in paths}
+        full = {p: Path(os.path.abspath(p)).parts for p in paths}  # the names as reached, links not resolved
         for depth in range(len(parts) + 1, max(len(f) for f in full.values()) + 1):
             tails = [full[p][-depth:] for p in paths]
             if len(set(tails)) == len(tails):
@@ -77,29 +138,36 @@ def assign_ids(found: list[tuple[Path, tuple[str, ...]]]) -> list[Input]:
     return [Input(path, "/".join(_encode(p) for p in ids[path])) for path, _ in found]
 
 
-@dataclass(frozen=True)
-class Skipped:
-    path: Path
-    reason: str  # for a person: "unsupported file type", ...
-
-
 def discover(inputs: list[Path], options: InputOptions) -> tuple[list[Input], list[Skipped]]:
     """(files to process with their ids, files skipped and why). A file reached twice (a folder and a file
-    inside it, both given) is processed once."""
-    found: list[tuple[Path, tuple[str, ...]]] = []
+    inside it, both given, or a link inside a folder) is processed once: under its own path rather than a
+    link's, else where it is reached first."""
+    entries: list[_Found] = []
     skipped: list[Skipped] = []
-    seen: set[Path] = set()
     for item in inputs:
-        for path, parts in _files(item, options.skip_folders):
-            real = path.resolve()
-            if real in seen:
-                continue
-            seen.add(real)
-            if input_kind(path, options):
-                found.append((path, parts))
-            else:
-                skipped.append(Skipped(path, "unsupported file type"))
-    return assign_ids(found), skipped
+        if item.is_dir():
+            files, skips = _walk(item, options.skip_folders)
+            entries += files
+            skipped += skips
+        elif item.is_file():  # named on the command line: read even if it is a link that leads elsewhere
+            entries.append(_Found(item, (item.name,), via_link=False))
+        else:
+            skipped.append(Skipped(item, "not a regular file"))
+    reals = [entry.path.resolve() for entry in entries]
+    chosen: dict[Path, _Found] = {}
+    for real, entry in zip(reals, entries):
+        if real not in chosen or (chosen[real].via_link and not entry.via_link):
+            chosen[real] = entry
+    found: list[tuple[Path, tuple[str, ...]]] = []
+    for real, entry in zip(reals, entries):
+        if chosen[real] is not entry:
+            continue
+        if input_kind(entry.path, options):
+            found.append((entry.path, entry.parts))
+        else:
+            skipped.append(Skipped(entry.path, "unsupported file type"))
+    read = {path for path, _ in found}  # a link skipped inside its folder but also named on the command line
+    return assign_ids(found), [s for s in skipped if s.path not in read]
 
 
 def shard(inputs: list[Input], index: int, count: int) -> list[Input]:

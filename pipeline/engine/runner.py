@@ -24,6 +24,7 @@ from pipeline.engine.cache import StageCache, stage_key
 from pipeline.engine.executor import Executor, make_executor
 from pipeline.files import remove_stale_temp_files, sha256_file
 from pipeline.engine.inputs import Input, input_kind
+from pipeline.engine.lock import output_lock
 from pipeline.engine.output import write_outputs
 from pipeline.engine.plan import Plan
 from pipeline.engine.stage import FILE, BatchStage, Job, ModelStore, Stage
@@ -63,11 +64,24 @@ class Runner:
         return Task(index, item.path, sha, match_profile(item.episode_id, self.profiles), episode, {FILE: sha})
 
     def run(self, inputs: list[Input], on_file: OnFile | None = None) -> list[Episode]:
-        """Every phase of the plan over the batch, then the JSONL; returns the records in input order."""
-        for folder in (self.output_dir, self.cache.folder):
+        """Every phase of the plan over the batch, then the JSONL; returns the records in input order.
+
+        Holds the output folder's lock throughout: a second run into the folder gets OutputBusyError."""
+        with output_lock(self.output_dir):
+            self._remove_stale_temps()
+            tasks = [self.task(i, item) for i, item in enumerate(inputs)]
+            self._run_phases(tasks, on_file)
+            episodes = [t.episode for t in tasks]
+            write_outputs(self.output_dir, episodes, self.config.output)
+            return episodes
+
+    def _remove_stale_temps(self) -> None:
+        """Temps of dead writers only: the cache folder may be shared with live runs into other folders."""
+        for folder in (self.output_dir, *(self.cache.stage_folder(s.name) for s in self.plan.stages)):
             if removed := remove_stale_temp_files(folder):
                 log.info("removed %d temp file(s) left by an interrupted run in %s", removed, folder)
-        tasks = [self.task(i, item) for i, item in enumerate(inputs)]
+
+    def _run_phases(self, tasks: list[Task], on_file: OnFile | None) -> None:
         file_phase = 0
         for phase in self.plan.phases():
             ok = [t for t in tasks if t.episode.status == "ok"]
@@ -80,9 +94,6 @@ class Runner:
                 if on_file:
                     on_file(done, file_phase)
             file_phase += 1
-        episodes = [t.episode for t in tasks]
-        write_outputs(self.output_dir, episodes, self.config.output)
-        return episodes
 
     def run_batch_stage(self, stage: Stage, tasks: list[Task]) -> None:
         """One batch stage over the episodes still ok. Cached as a whole: its key covers every episode's input

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, ClassVar, Literal
 
 from pipeline.config import IngestOptions, ShowProfile
-from pipeline.lib.audio import DecodedAudio, decode
+from pipeline.lib.audio import AudioReader, AudioWindows, DecodedAudio, decode, probe
 from pipeline.records import Episode
 
 # The pseudo-field every plan starts from: the input file's bytes (content key: its SHA-256).
@@ -63,6 +63,16 @@ class Job:
                 self.path, self.ingest.sample_rate, self.ingest.truncation_tolerance, self.ingest.corrupt_below
             )
         return self._audio
+
+    def windows(self) -> AudioWindows:
+        """The audio in windows of at most ingest.window_s seconds: a file that fits is decoded once and shared
+        by the stages; a longer one is decoded window by window as each stage reads it."""
+        o = self.ingest
+        declared = probe(self.path).declared_duration if self._audio is None else None
+        if declared is not None and declared > o.window_s:
+            reader = AudioReader(self.path, o.sample_rate, o.truncation_tolerance, o.corrupt_below)
+            return AudioWindows(None, reader, o.window_s, o.window_search_s)
+        return AudioWindows(self.audio(), None, o.window_s, o.window_search_s)
 
     def release_audio(self) -> None:
         self._audio = None

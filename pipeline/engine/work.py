@@ -14,6 +14,7 @@ from pipeline.config import IngestOptions, ShowProfile
 from pipeline.engine.cache import UNSET, StageCache, content_key, stage_key
 from pipeline.engine.stage import FileStage, Job, ModelStore, Stage
 from pipeline.errors import PipelineError
+from pipeline.lib.memory import trim
 from pipeline.records import SCHEMA_VERSION, Episode, ErrorInfo, Provenance, Show, Source, StageRun, stable_hash
 
 log = logging.getLogger(__name__)
@@ -104,6 +105,7 @@ class FileWork:
                     break
                 if stage.applies_to(task.episode):
                     self.run_stage(stage, task, job)
+                    trim()  # what the stage freed goes back to the system (lib/memory.py)
         finally:
             job.release_audio()
         return task

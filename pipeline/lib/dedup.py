@@ -10,8 +10,10 @@ sentences (split at 。！？!? and, for ASR text without punctuation, at the sp
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import re
-from collections import Counter, defaultdict
+from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
@@ -95,6 +97,31 @@ def segment_offsets(segments: list[Segment]) -> list[int]:
         offsets.append(position)
         position += len(segment.text) + 1
     return offsets
+
+
+def merge_spans(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The union of [start, end) spans as sorted, disjoint spans (sorting, not pairwise tests: a pasted page can
+    hold thousands of removals in one line)."""
+    merged: list[tuple[int, int]] = []
+    for start, end in sorted(spans):
+        if start >= end:
+            continue
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((start, end))
+    return merged
+
+
+def covered(spans: list[tuple[int, int]]) -> int:
+    """Characters in the union of spans."""
+    return sum(end - start for start, end in merge_spans(spans))
+
+
+def _overlaps(merged: list[tuple[int, int]], ends: list[int], start: int, end: int) -> bool:
+    """Whether [start, end) overlaps one of `merged` (sorted, disjoint; `ends` their ends), by bisection."""
+    i = bisect.bisect_right(ends, start)
+    return i < len(merged) and merged[i][0] < end
 
 
 # ---------------------------------------------------------------- the findings, before they become records
@@ -185,6 +212,8 @@ def find_boilerplate(segments: list[Segment], options: DedupOptions) -> tuple[li
     flagged: dict[int, str] = {}
     for i, segment in enumerate(segments):
         line = _line(segment)
+        if len(line) > options.boilerplate_max_chars:
+            continue  # text, whatever it mentions (a page saved as one line)
         key = _credit_key(line, options)
         if key:
             flagged[i] = f"programme credit ({key})"
@@ -253,7 +282,7 @@ def _normalised_with_origin(unit: Unit, fillers: tuple[str, ...]) -> tuple[str, 
     return text, origin
 
 
-def find_repeats(units: list[Unit], taken: set[int], options: DedupOptions) -> list[Finding]:
+def find_repeats(units: list[Unit], taken: set[int], options: DedupOptions) -> tuple[list[Finding], list[str]]:
     """Sentences that repeat earlier text of the same transcript, found on one normalised character stream.
 
     - exact: a sentence of at least `repeat_min_chars` whose normalised text occurs earlier in the stream, even
@@ -262,15 +291,16 @@ def find_repeats(units: list[Unit], taken: set[int], options: DedupOptions) -> l
       digits, so 「4月は20件」 and 「5月は318件」 stay two facts;
     - continuation: a shorter sentence (a heading, 「はい。」) that carries on exactly where the previous
       sentence's earlier copy ended, i.e. it is part of the same repeated passage.
-    """
-    from rapidfuzz import fuzz
 
+    Near-duplicates are looked for among the last `near_lookback_sentences` sentences kept (comparing every
+    pair of a pasted page's 16,000 sentences takes a minute); the notes say when that limit was reached.
+    """
     fillers = tuple(options.fillers)
     pieces = [(u, *_normalised_with_origin(u, fillers)) for u in units if u.index not in taken]
     stream = "".join(p[1] for p in pieces)
     where: list[tuple[int, int]] = [(p[0].segment, o) for p in pieces for o in p[2]]
     findings: list[Finding] = []
-    earlier: list[tuple[Unit, str]] = []
+    earlier = _Kept()
     position = 0
     copy_end: int | None = None  # where the previous sentence's earlier copy ended in the stream
     for unit, key, _ in pieces:
@@ -289,43 +319,94 @@ def find_repeats(units: list[Unit], taken: set[int], options: DedupOptions) -> l
             copy_end = found + len(key)
             continue
         copy_end = None
-        near = _near_duplicate(key, earlier, options, fuzz) if len(key) >= options.near_min_chars else None
+        near = earlier.closest(key, options) if len(key) >= options.near_min_chars else None
         if near is not None:
             original, score = near
             findings.append(Finding("repeat", unit.segment, unit.start, unit.end, "near-duplicate of an earlier sentence",
                                     dup_of=Ref.within(original.segment, original.start, original.end),
                                     similarity=round(score / 100, 3)))  # fmt: skip
         else:
-            earlier.append((unit, key))
-    return findings
+            earlier.add(unit, key)
+    notes = []
+    if earlier.count > options.near_lookback_sentences:
+        notes.append(f"dedup: near-duplicates were looked for among the {options.near_lookback_sentences} sentences "
+                     f"before each, not all {earlier.count} (dedup.near_lookback_sentences)")  # fmt: skip
+    return findings, notes
 
 
-def _near_duplicate(key: str, earlier: list[tuple[Unit, str]], options: DedupOptions, fuzz) -> tuple[Unit, float] | None:
-    best: tuple[Unit, float] | None = None
-    slack = len(key) * (1 - options.near_duplicate_ratio / 100) + 1
-    for unit, other in earlier:
-        if abs(len(other) - len(key)) > slack or _digits(other) != _digits(key):
-            continue
-        score = fuzz.ratio(key, other, score_cutoff=options.near_duplicate_ratio)
-        if score and (best is None or score > best[1]):
-            best = (unit, score)
-    return best
+class _Kept:
+    """The sentences kept so far, the candidates for near-duplicates: grouped by the digits they carry and their
+    length, each group in the order kept, so a sentence is compared only with those that could match it."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.groups: dict[tuple[str, int], tuple[list[int], list[Unit], list[str]]] = {}  # order, unit, key
+
+    def add(self, unit: Unit, key: str) -> None:
+        order, units, keys = self.groups.setdefault((_digits(key), len(key)), ([], [], []))
+        order.append(self.count)
+        units.append(unit)
+        keys.append(key)
+        self.count += 1
+
+    def closest(self, key: str, options: DedupOptions) -> tuple[Unit, float] | None:
+        """The kept sentence most like key (the first of equals) with its digits and about its length, among the
+        last near_lookback_sentences kept; rapidfuzz scores the candidates in one call."""
+        from rapidfuzz import fuzz, process
+
+        slack = int(len(key) * (1 - options.near_duplicate_ratio / 100) + 1)
+        oldest = self.count - options.near_lookback_sentences
+        digits = _digits(key)
+        order: list[int] = []
+        units: list[Unit] = []
+        keys: list[str] = []
+        for length in range(max(1, len(key) - slack), len(key) + slack + 1):
+            group = self.groups.get((digits, length))
+            if group is not None:
+                first = bisect.bisect_left(group[0], oldest)
+                order += group[0][first:]
+                units += group[1][first:]
+                keys += group[2][first:]
+        if not keys:
+            return None
+        scored = process.extract(key, keys, scorer=fuzz.ratio, score_cutoff=options.near_duplicate_ratio, limit=None)
+        if not scored:
+            return None
+        _, score, i = max(scored, key=lambda s: (s[1], -order[s[2]]))
+        return units[i], score
 
 
-def within_episode(segments: list[Segment], options: DedupOptions) -> tuple[list[Finding], ProgrammeCredits]:
-    """Loops, boilerplate and repeats of one transcript, each character claimed by at most one finding."""
+def within_episode(segments: list[Segment], options: DedupOptions) -> tuple[list[Finding], ProgrammeCredits, list[str]]:
+    """Loops, boilerplate and repeats of one transcript, each character claimed by at most one finding; and
+    notes on limits that applied."""
     units = split_units(segments, tuple(options.fillers))
     boilerplate, credits = find_boilerplate(segments, options)
     boiler_segments = {f.segment for f in boilerplate}
     units = [u for u in units if u.segment not in boiler_segments]
     loops = find_loops(units, options)
-    taken = {u.index for u in units if any(_covers(f, u) for f in loops)}
-    repeats = find_repeats(units, taken, options)
-    return boilerplate + loops + repeats, credits
+    repeats, notes = find_repeats(units, _covered(units, loops), options)
+    return boilerplate + loops + repeats, credits, notes
 
 
-def _covers(finding: Finding, unit: Unit) -> bool:
-    return finding.segment == unit.segment and finding.start <= unit.start and unit.end <= finding.end
+def _covered(units: list[Unit], findings: list[Finding]) -> set[int]:
+    """Indexes of the units that lie inside one finding. Per segment, the findings sorted by start with the
+    furthest end reached so far: a unit is covered when a finding starting at or before it reaches its end (a
+    line looping 50,000 times has as many findings as units, too many to test pairwise)."""
+    by_segment: dict[int, list[tuple[int, int]]] = defaultdict(list)
+    for f in findings:
+        by_segment[f.segment].append((f.start, f.end))
+    reach: dict[int, tuple[list[int], list[int]]] = {}
+    for segment, spans in by_segment.items():
+        spans.sort()
+        reach[segment] = ([start for start, _ in spans], list(itertools.accumulate((end for _, end in spans), max)))
+    out = set()
+    for u in units:
+        if u.segment in reach:
+            starts, ends = reach[u.segment]
+            i = bisect.bisect_right(starts, u.start)
+            if i and ends[i - 1] >= u.end:
+                out.add(u.index)
+    return out
 
 
 # ---------------------------------------------------------------- 4. repeats across the episodes of a batch
@@ -344,13 +425,14 @@ def _stream(episode: Document, removed: dict[int, list[tuple[int, int]]], reader
     chars: list[str] = []
     origin: list[tuple[int, int, int]] = []
     for seg_index, segment in enumerate(episode.segments):
-        spans = removed.get(seg_index, [])
+        spans = merge_spans(removed.get(seg_index, []))
+        ends = [b for _, b in spans]
         if reader is not None:
             pieces = reader.pieces(segment.text)
         else:
             pieces = [(i, i + 1, normalise(ch, ())) for i, ch in enumerate(segment.text)]
         for start, end, text in pieces:
-            if any(a < end and start < b for a, b in spans):
+            if _overlaps(spans, ends, start, end):
                 continue
             chars.append(text)
             origin.extend([(seg_index, start, end)] * len(text))
@@ -359,6 +441,16 @@ def _stream(episode: Document, removed: dict[int, list[tuple[int, int]]], reader
 
 def _shingles(text: str, size: int) -> set[bytes]:
     return {text[i : i + size].encode("utf-8") for i in range(max(1, len(text) - size + 1))}
+
+
+@dataclass
+class _Sketch:
+    """A stream's windows [start, end), their MinHashes and signatures (one row per window)."""
+
+    stream: _Stream
+    windows: list[tuple[int, int]]
+    hashes: list[Any]
+    signatures: np.ndarray
 
 
 class PassageIndex:
@@ -389,38 +481,51 @@ class PassageIndex:
             starts.append(n - size)
         return [(s, min(n, s + size)) for s in starts]
 
-    def match_and_add(self, stream: _Stream) -> list[tuple[int, int, int, int, int, float]]:
-        """Windows of `stream` that repeat an indexed window: (start, end, stream#, its start, its end, jaccard)."""
+    def sketch(self, stream: _Stream) -> _Sketch:
+        """The stream's windows and their MinHashes, ready to be matched and added."""
         from datasketch import MinHash
 
         size = self.options.cross_shingle_chars
         windows = self._windows(stream)
-        shingles = [_shingles(stream.chars[a:b], size) for a, b in windows]
-        hashes = MinHash.bulk(shingles, num_perm=self.options.cross_num_perm) if windows else []
+        hashes: list[Any] = []
+        for first in range(0, len(windows), _SKETCH_BATCH):  # a 2 MB line's shingle sets at once fill 250 MB
+            shingles = [_shingles(stream.chars[a:b], size) for a, b in windows[first : first + _SKETCH_BATCH]]
+            hashes += MinHash.bulk(shingles, num_perm=self.options.cross_num_perm)
         signatures = np.array([h.hashvalues for h in hashes], dtype=np.uint64).reshape(
             len(windows), self.options.cross_num_perm
         )
+        return _Sketch(stream, windows, hashes, signatures)
+
+    def match(self, sketch: _Sketch) -> list[tuple[int, int, int, int, int, float]]:
+        """Windows that repeat an indexed window: (start, end, stream#, its start, its end, jaccard).
+
+        Among equally similar windows the earliest stream (the first airing) and its earliest window win, so
+        four copies of a clip all point at the first, not at whichever copy the LSH lists first."""
         matches = []
-        for w, ((start, end), mh) in enumerate(zip(windows, hashes)):
+        for w, ((start, end), mh) in enumerate(zip(sketch.windows, sketch.hashes)):
             best = None
             for key in self.lsh.query(mh):
                 other, o_w = divmod(key, _MAX_WINDOWS)
-                jaccard = float(np.mean(self.signatures[other][o_w] == signatures[w]))
-                if jaccard >= self.options.cross_threshold and (best is None or jaccard > best[-1]):
-                    o_start, o_end = self.windows[other][o_w]
-                    best = (start, end, other, int(o_start), int(o_end), jaccard)
+                jaccard = float(np.mean(self.signatures[other][o_w] == sketch.signatures[w]))
+                if jaccard >= self.options.cross_threshold and (best is None or (-jaccard, other, o_w) < best[0]):
+                    best = ((-jaccard, other, o_w), jaccard)
             if best:
-                matches.append(best)
-        number = len(self.streams)
-        self.streams.append(stream)
-        self.windows.append(np.array(windows, dtype=np.int64).reshape(len(windows), 2))
-        self.signatures.append(signatures)
-        for w, mh in enumerate(hashes):
-            self.lsh.insert(number * _MAX_WINDOWS + w, mh)
+                (_, other, o_w), jaccard = best
+                o_start, o_end = self.windows[other][o_w]
+                matches.append((start, end, other, int(o_start), int(o_end), jaccard))
         return matches
+
+    def add(self, sketch: _Sketch) -> None:
+        number = len(self.streams)
+        self.streams.append(sketch.stream)
+        self.windows.append(np.array(sketch.windows, dtype=np.int64).reshape(len(sketch.windows), 2))
+        self.signatures.append(sketch.signatures)
+        for w, mh in enumerate(sketch.hashes):
+            self.lsh.insert(number * _MAX_WINDOWS + w, mh)
 
 
 _MAX_WINDOWS = 10_000_000  # window keys are stream * _MAX_WINDOWS + window (ints: small in the LSH tables)
+_SKETCH_BATCH = 2000  # windows hashed at a time
 
 
 def find_cross_episode(
@@ -428,20 +533,28 @@ def find_cross_episode(
     removed: dict[str, dict[int, list[tuple[int, int]]]],
     options: DedupOptions,
     reader: Reader | None,
-) -> dict[str, list[Finding]]:
-    """Passages of an episode that repeat one aired earlier in the batch (rerun, jingle, ad read).
+) -> tuple[dict[str, list[Finding]], dict[str, Exception]]:
+    """Passages of an episode that repeat one aired earlier in the batch (rerun, jingle, ad read), and the
+    episodes that could not be read, with why.
 
     Episodes are taken in air-date order (then id), whatever order they were processed in, so the earliest
-    airing is the one kept and the result does not depend on the order of the batch.
+    airing is the one kept and the result does not depend on the order of the batch. An episode that fails
+    is not added to the index: the others are matched as if it were not in the batch.
     """
     ordered = sorted(episodes, key=lambda e: (e.air_date or "9999", e.id))
     index = PassageIndex(options)
     out: dict[str, list[Finding]] = {}
+    failed: dict[str, Exception] = {}
     for episode in ordered:
-        stream = _stream(episode, removed.get(episode.id, {}), reader)
-        matches = index.match_and_add(stream)
-        out[episode.id] = _passages(stream, matches, index.streams, options)
-    return out
+        try:
+            sketch = index.sketch(_stream(episode, removed.get(episode.id, {}), reader))
+            out[episode.id] = _passages(sketch.stream, index.match(sketch), index.streams, options)
+        except Exception as e:  # this episode fails alone (see deduplicate_each)
+            failed[episode.id] = e
+            continue
+        if episode is not ordered[-1]:  # the last airing is matched against, never matched: no need to index it
+            index.add(sketch)
+    return out, failed
 
 
 def _passages(stream: _Stream, matches, streams: list[_Stream], options: DedupOptions) -> list[Finding]:
@@ -453,14 +566,21 @@ def _passages(stream: _Stream, matches, streams: list[_Stream], options: DedupOp
             groups[-1].append(m)
         else:
             groups.append([m])
+    passages = []
     for group in groups:
-        other = streams[group[0][2]]
-        start, end, o_start, o_end = _align(
+        aligned = _align(
             stream.chars, group[0][0], max(m[1] for m in group),
-            other.chars, min(m[3] for m in group), max(m[4] for m in group), options,
+            streams[group[0][2]].chars, min(m[3] for m in group), max(m[4] for m in group), options,
         )  # fmt: skip
-        if end - start < options.cross_min_passage_chars:
+        passages.append((*aligned, group))
+    claimed = 0  # the stream is read once: a passage matching two earlier episodes is removed once
+    for start, end, o_start, o_end, group in sorted(passages, key=lambda p: p[:2]):
+        if start < claimed:
+            o_start, start = min(o_end, o_start + claimed - start), claimed
+        if end - start < options.cross_min_passage_chars or o_end <= o_start:
             continue
+        claimed = end
+        other = streams[group[0][2]]
         similarity = round(sum(m[5] for m in group) / len(group), 3)
         (first_seg, first_off, _), (last_seg, _, last_end) = other.origin[o_start], other.origin[o_end - 1]
         ref = Ref(other.episode_id, first_seg, first_off, last_seg, last_end)
@@ -470,6 +590,11 @@ def _passages(stream: _Stream, matches, streams: list[_Stream], options: DedupOp
     return findings
 
 
+# Longest range aligned in one piece. The alignment's table grows with the product of the two lengths, so a
+# longer passage (a whole file aired twice) has only its two ends aligned, each over this many characters.
+_ALIGN_MAX_CHARS = 4000
+
+
 def _align(a: str, a0: int, a1: int, b: str, b0: int, b1: int, options: DedupOptions) -> tuple[int, int, int, int]:
     """Trim two matched window ranges to where the texts really agree.
 
@@ -477,16 +602,30 @@ def _align(a: str, a0: int, a1: int, b: str, b0: int, b1: int, options: DedupOpt
     Align the two ranges (LCS, both widened by a window so a shifted copy still fits) and keep the span from
     the first to the last common run of at least one shingle.
     """
-    from rapidfuzz.distance import LCSseq
-
     pad = options.cross_window_chars
     b0, b1 = max(0, b0 - pad), min(len(b), b1 + pad)
-    blocks = [blk for blk in LCSseq.opcodes(a[a0:a1], b[b0:b1]).as_matching_blocks()
-              if blk.size >= options.cross_shingle_chars]  # fmt: skip
-    if not blocks:
+    if max(a1 - a0, b1 - b0) <= _ALIGN_MAX_CHARS:
+        blocks = _common_runs(a, a0, a1, b, b0, b1, options)
+        if not blocks:
+            return a0, a0, b0, b0
+        return blocks[0][0], blocks[-1][0] + blocks[-1][2], blocks[0][1], blocks[-1][1] + blocks[-1][2]
+    # A long passage: its start from the head of both ranges, its end from their tails.
+    half = _ALIGN_MAX_CHARS // 2
+    head = _common_runs(a, a0, min(a1, a0 + half), b, b0, min(b1, b0 + half + 2 * pad), options)
+    tail = _common_runs(a, max(a0, a1 - half), a1, b, max(b0, b1 - half - 2 * pad), b1, options)
+    if not head or not tail:
         return a0, a0, b0, b0
-    first, last = blocks[0], blocks[-1]
-    return a0 + first.a, a0 + last.a + last.size, b0 + first.b, b0 + last.b + last.size
+    return head[0][0], tail[-1][0] + tail[-1][2], head[0][1], tail[-1][1] + tail[-1][2]
+
+
+def _common_runs(
+    a: str, a0: int, a1: int, b: str, b0: int, b1: int, options: DedupOptions
+) -> list[tuple[int, int, int]]:
+    """(start in a, start in b, length) of the LCS alignment's common runs of at least one shingle, in order."""
+    from rapidfuzz.distance import LCSseq
+
+    blocks = LCSseq.opcodes(a[a0:a1], b[b0:b1]).as_matching_blocks()
+    return [(a0 + blk.a, b0 + blk.b, blk.size) for blk in blocks if blk.size >= options.cross_shingle_chars]
 
 
 def _segment_spans(origin: list[tuple[int, int, int]]) -> list[tuple[int, int, int]]:
@@ -532,6 +671,7 @@ def _time_span(segment: Segment, start: int, end: int) -> list[float] | None:
 def to_removals(episode: Document, findings: list[Finding], others: dict[str, Document]) -> list[Removal]:
     """Findings as records with episode-level character spans, time spans and dup_of references."""
     offsets = segment_offsets(episode.segments)
+    target_offsets = {"": offsets}  # each document's once, not per removal (a long transcript has thousands)
     removals = []
     for f in sorted(findings, key=lambda f: (f.segment, f.start)):
         segment = episode.segments[f.segment]
@@ -540,7 +680,10 @@ def to_removals(episode: Document, findings: list[Finding], others: dict[str, Do
             continue
         dup = None
         if f.dup_of is not None:
-            dup = _dup_ref(others[f.dup_of.episode_id] if f.dup_of.episode_id else episode, f.dup_of)
+            target = others[f.dup_of.episode_id] if f.dup_of.episode_id else episode
+            if f.dup_of.episode_id not in target_offsets:
+                target_offsets[f.dup_of.episode_id] = segment_offsets(target.segments)
+            dup = _dup_ref(target, target_offsets[f.dup_of.episode_id], f.dup_of)
         removals.append(Removal(
             kind=f.kind, reason=f.reason, text=segment.text[start:end], segment=segment.id,
             span=[offsets[f.segment] + start, offsets[f.segment] + end], time=_time_span(segment, start, end),
@@ -549,9 +692,9 @@ def to_removals(episode: Document, findings: list[Finding], others: dict[str, Do
     return removals
 
 
-def _dup_ref(target: Document, ref: Ref) -> DupRef:
-    """A Ref in `target` as a record: episode-level span of its pre-dedup text, first segment id, time span."""
-    offsets = segment_offsets(target.segments)
+def _dup_ref(target: Document, offsets: list[int], ref: Ref) -> DupRef:
+    """A Ref in `target` (its segment offsets given) as a record: episode-level span of its pre-dedup text, first
+    segment id, time span."""
     first, last = target.segments[ref.first_segment], target.segments[ref.last_segment]
     t0, t1 = _time_span(first, ref.start, ref.start + 1), _time_span(last, ref.end - 1, ref.end)
     return DupRef(
@@ -581,7 +724,12 @@ def apply(episode: Document, removals: list[Removal]) -> list[Segment]:
             start, end = (words[0].start, words[-1].end) if words else (None, None)
         else:
             words = []
-            text = "".join(ch for i, ch in enumerate(segment.text) if not any(s <= i < e for s, e in spans)).strip()
+            kept_from, parts = 0, []
+            for s, e in merge_spans(spans):
+                parts.append(segment.text[kept_from:s])
+                kept_from = max(kept_from, e)
+            parts.append(segment.text[kept_from:])
+            text = "".join(parts).strip()
             start, end = segment.start, segment.end
         if normalise(text, ()):
             kept.append(Segment(id=segment.id, start=start, end=end, text=text, speaker=segment.speaker,
@@ -589,47 +737,92 @@ def apply(episode: Document, removals: list[Removal]) -> list[Segment]:
     return kept
 
 
+# Where removals overlap (a passage repeated in two earlier episodes, a cross-episode passage spanning text a
+# repeat already took), a character counts once, for the first kind in this order.
+_KIND_ORDER = ("boilerplate", "loop", "repeat", "cross_episode")
+
+
 def report(episode: Document, removals: list[Removal], credits: ProgrammeCredits, kept: list[Segment]) -> DedupReport:
     original = sum(len(s.text) for s in episode.segments)
-    removed = Counter()
-    for r in removals:
-        removed[r.kind] += r.span[1] - r.span[0]
-    duplicate = sum(r.span[1] - r.span[0] for r in removals if r.dup_of is not None)
+    present = {r.kind for r in removals}
+    kinds = [k for k in _KIND_ORDER if k in present] + sorted(present - set(_KIND_ORDER))
+    removed: dict[str, int] = {}
+    so_far: list[tuple[int, int]] = []
+    for kind in kinds:
+        before = covered(so_far)
+        so_far += [(r.span[0], r.span[1]) for r in removals if r.kind == kind]
+        removed[kind] = covered(so_far) - before
+    duplicate = covered([(r.span[0], r.span[1]) for r in removals if r.dup_of is not None])
     return DedupReport(
         original_chars=original,
         kept_chars=sum(len(s.text) for s in kept),
         removed_chars=dict(sorted(removed.items())),
-        removed_share=round(sum(removed.values()) / original, 4) if original else 0.0,
+        removed_share=round(covered(so_far) / original, 4) if original else 0.0,
         duplicate_share=round(duplicate / original, 4) if original else 0.0,
         removals=removals,
         credits=credits,
     )
 
 
+@dataclass
+class Deduplicated:
+    """One document's result: its kept segments, the report, and notes on limits that applied."""
+
+    kept: list[Segment]
+    report: DedupReport
+    notes: list[str]
+
+
 def deduplicate_batch(
     documents: list[Document], options: DedupOptions, reader: Reader | None = None
 ) -> dict[str, tuple[list[Segment], DedupReport]]:
     """Dedup every document of a batch: within each, then across them. Returns kept segments and the report by
-    document id. `reader` gives readings for cross-episode matching (cross_use_readings; one is made if none
-    is given)."""
-    within: dict[str, tuple[list[Finding], ProgrammeCredits]] = {}
+    document id; raises the first document's error if any fails (`deduplicate_each` fails documents alone).
+    `reader` gives readings for cross-episode matching (cross_use_readings; one is made if none is given)."""
+    out, failed = deduplicate_each(documents, options, reader)
+    for error in failed.values():
+        raise error
+    return {i: (result.kept, result.report) for i, result in out.items()}
+
+
+def deduplicate_each(
+    documents: list[Document], options: DedupOptions, reader: Reader | None = None
+) -> tuple[dict[str, Deduplicated], dict[str, Exception]]:
+    """`deduplicate_batch`, where a document that fails fails alone: returns the results of the others, found as
+    if the failed ones were not in the batch, and the failed documents' errors by id."""
+    failed: dict[str, Exception] = {}
+    within: dict[str, tuple[list[Finding], ProgrammeCredits, list[str]]] = {}
     removed: dict[str, dict[int, list[tuple[int, int]]]] = {}
     for d in documents:
-        findings, credits = within_episode(d.segments, options)
-        within[d.id] = (findings, credits)
-        spans: dict[int, list[tuple[int, int]]] = defaultdict(list)
-        for f in findings:
-            spans[f.segment].append(snap_to_words(d.segments[f.segment], f.start, f.end))
-        removed[d.id] = spans
+        try:
+            findings, credits, notes = within_episode(d.segments, options)
+            spans: dict[int, list[tuple[int, int]]] = defaultdict(list)
+            for f in findings:
+                spans[f.segment].append(snap_to_words(d.segments[f.segment], f.start, f.end))
+        except Exception as e:
+            failed[d.id] = e
+            continue
+        within[d.id], removed[d.id] = (findings, credits, notes), spans
     if options.cross_use_readings and reader is None:
         reader = Reader()
-    run_cross = options.cross_episode and len(documents) > 1
-    cross = find_cross_episode(documents, removed, options, reader if options.cross_use_readings else None) if run_cross else {}
-    by_id = {d.id: d for d in documents}
-    out = {}
-    for d in documents:
-        findings, credits = within[d.id]
-        removals = to_removals(d, findings + cross.get(d.id, []), by_id)
-        kept = apply(d, removals)
-        out[d.id] = (kept, report(d, removals, credits, kept))
-    return out
+    # A document that fails after cross-episode matching may hold the kept copy of another's passage: match
+    # again without it, so no removal points at an episode missing from the output.
+    while True:
+        live = [d for d in documents if d.id not in failed]
+        cross: dict[str, list[Finding]] = {}
+        if options.cross_episode and len(live) > 1:
+            cross, unread = find_cross_episode(live, removed, options, reader if options.cross_use_readings else None)
+            failed.update(unread)
+        by_id = {d.id: d for d in live if d.id not in failed}
+        out, late = {}, {}
+        for d in by_id.values():
+            try:
+                findings, credits, notes = within[d.id]
+                removals = to_removals(d, findings + cross.get(d.id, []), by_id)
+                kept = apply(d, removals)
+                out[d.id] = Deduplicated(kept, report(d, removals, credits, kept), notes)
+            except Exception as e:
+                late[d.id] = e
+        if not late:
+            return out, failed
+        failed.update(late)

@@ -23,6 +23,7 @@ Offsets are character offsets in the text given (a turn's text), so a mention ma
 
 from __future__ import annotations
 
+import bisect
 import re
 import unicodedata
 from collections import Counter
@@ -194,12 +195,16 @@ _RANK = {"pattern": 4, "gazetteer": 3, "text": 3, "ner": 2, "propagated": 1}
 def resolve_overlaps(mentions: list[Mention]) -> list[Mention]:
     """Non-overlapping mentions per text, chosen by source rank, then length, then position."""
     chosen: list[Mention] = []
-    taken: dict[int, list[tuple[int, int]]] = {}
+    # per text, the chosen spans sorted by start (disjoint): an overlap is found by bisection, not by testing
+    # every span (one long turn can hold tens of thousands of mentions)
+    taken: dict[int, tuple[list[int], list[int]]] = {}
     for m in sorted(mentions, key=lambda m: (-_RANK[m.source], -(m.end - m.start), m.text_index, m.start)):
-        spans = taken.setdefault(m.text_index, [])
-        if any(m.start < e and s < m.end for s, e in spans):
+        starts, ends = taken.setdefault(m.text_index, ([], []))
+        i = bisect.bisect_left(starts, m.start)
+        if (i > 0 and ends[i - 1] > m.start) or (i < len(starts) and starts[i] < m.end):
             continue
-        spans.append((m.start, m.end))
+        starts.insert(i, m.start)
+        ends.insert(i, m.end)
         chosen.append(m)
     return sorted(chosen, key=lambda m: (m.text_index, m.start))
 
@@ -283,8 +288,8 @@ def merge(mentions: list[Mention], coarse_types: dict[str, list[str]], people: I
 class EntityRecognizer:
     """GiNZA with an EntityRuler before its NER. The model loads once, on first use; patterns change per call.
 
-    `__call__(texts, patterns)` runs the model over the sentences of every text in one `nlp.pipe` and returns
-    raw mentions (offsets in each text), before repair and merging.
+    `__call__(texts, patterns, max_sentence_chars)` runs the model over the sentences of every text (longer ones
+    cut in pieces) in one `nlp.pipe` and returns raw mentions (offsets in each text), before repair and merging.
     """
 
     def __init__(self, model: str, batch_size: int) -> None:
@@ -312,7 +317,7 @@ class EntityRecognizer:
         except PackageNotFoundError:
             return self.model_name
 
-    def __call__(self, texts: list[str], patterns: list[Pattern]) -> list[Mention]:
+    def __call__(self, texts: list[str], patterns: list[Pattern], max_sentence_chars: int) -> list[Mention]:
         nlp = self.nlp
         ruler = nlp.get_pipe("entity_ruler")
         ruler.clear()
@@ -321,7 +326,8 @@ class EntityRecognizer:
             {"label": p.label, "pattern": [{"ORTH": t.text} for t in nlp.make_doc(p.text)], "id": f"{p.source}\t{p.canonical}"}
             for p in patterns
         ])  # fmt: skip
-        pieces = [(i, offset, sentence) for i, text in enumerate(texts) for offset, sentence in sentences(text)]
+        pieces = [(i, offset, sentence) for i, text in enumerate(texts)
+                  for offset, sentence in sentences(text, max_sentence_chars)]  # fmt: skip
         mentions = []
         docs = nlp.pipe((sentence for _, _, sentence in pieces), batch_size=self.batch_size)
         for (i, offset, _), doc in zip(pieces, docs):

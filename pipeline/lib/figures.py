@@ -73,6 +73,7 @@ from functools import cached_property
 from typing import Any, Literal
 
 from pipeline.records import Figure
+from pipeline.text.sentences import bounded
 
 # --- character classes and word tables (immutable) -------------------------------------------------------------
 
@@ -216,12 +217,15 @@ class FigureExtractor:
 
         return f"pynormalizenumexp=={version('pynormalizenumexp')}+ja-timex=={version('ja-timex')}"
 
-    def __call__(self, text: str, air_date: dt.date | str | None) -> list[Figure]:
+    def __call__(self, text: str, air_date: dt.date | str | None, max_line_chars: int) -> list[Figure]:
+        """Figures of every line; a line longer than max_line_chars is read in pieces cut at sentence ends (the
+        rules cost more than linearly in the length of what they read)."""
         air = dt.date.fromisoformat(air_date) if isinstance(air_date, str) else air_date
         figures: list[Figure] = []
         for m in re.finditer(r"[^\n]+", text):
-            figures += [f.model_copy(update={"start": f.start + m.start(), "end": f.end + m.start()})
-                        for f in self.line_figures(m.group(), air)]
+            for start, end in bounded(text, m.start(), m.end(), max_line_chars):
+                figures += [f.model_copy(update={"start": f.start + start, "end": f.end + start})
+                            for f in self.line_figures(text[start:end], air)]
         return figures
 
     def line_figures(self, line: str, air: dt.date | None) -> list[Figure]:

@@ -58,16 +58,18 @@ def speaker_at(start: float, end: float, spans: list[SpeakerSpan]) -> str:
     return SpeakerIndex(spans).speaker_at(start, end)
 
 
-def audio_turns(segments: list[Segment], spans: list[SpeakerSpan]) -> list[Turn]:
-    """Turns from word-level speaker assignment; segments without words are assigned whole."""
+def audio_turns(segments: list[Segment], spans: list[SpeakerSpan], max_turn_s: float) -> list[Turn]:
+    """Turns from word-level speaker assignment; segments without words are assigned whole. A turn that would
+    grow past `max_turn_s` seconds goes on in a new turn of the same speaker, at a segment boundary."""
     index = SpeakerIndex(spans)
     turns: list[Turn] = []
 
     def add(who: str, segment: Segment, words: list[Word], start: float | None, end: float | None, text: str) -> None:
-        if turns and turns[-1].speaker == who:
-            last = turns[-1]
+        last = turns[-1] if turns else None
+        new_segment = last is not None and segment.id != last.segments[-1]
+        full = new_segment and last.start is not None and end is not None and end - last.start > max_turn_s
+        if last is not None and last.speaker == who and not full:
             last.end = end
-            new_segment = segment.id != last.segments[-1]
             last.text += f" {text.lstrip()}" if new_segment or not words else text  # a pause between segments
             last.words.extend(words)
             if new_segment:

@@ -3,8 +3,10 @@
 Every sentence a summary shows is a sentence of the deduplicated turns, cited by turn, speaker and start time;
 nothing is generated. The method, chosen because it needs no model beyond the analyser dedup already loads:
 
-- sentences: each turn split per line and after 。！？ (pipeline.text.sentences); shorter than
-  `min_sentence_chars` ones (はい。そうですね。) are not candidates;
+- sentences: each turn split per line and after 。！？ (pipeline.text.sentences), longer than
+  `max_sentence_chars` ones cut at commas or spaces; shorter than `min_sentence_chars` ones (はい。そうですね。)
+  are not candidates, and an episode with more than `max_sentences` candidates has that many ranked, spread
+  evenly over it (with a note);
 - words: SudachiPy (mode C) content words in normalised form: nouns, verbs, adjectives; numbers, pronouns,
   auxiliary-like verbs (する, いる) and formal nouns (こと, ため) are left out; adjacent nouns also form
   compounds (自主返納, マイナ保険証), the keyword candidates;
@@ -62,15 +64,15 @@ class Analyser:
         compounds: list[str] = []
         run: list[str] = []
         run_end = -1
-        for m in self.reader.tokenize(text):
+        for start, end, m in self.reader.tokenize(text):
             pos, form = m.part_of_speech(), m.normalized_form()
             topical = pos[1] not in _SKIP and form not in _FORMAL and not _SYMBOLS.match(form)
-            if pos[0] == "名詞" and topical and (not run or m.begin() == run_end):
+            if pos[0] == "名詞" and topical and (not run or start == run_end):
                 run.append(form)
-                run_end = m.end()
+                run_end = end
             else:
                 compounds.append("".join(run))
-                run, run_end = ([form], m.end()) if pos[0] == "名詞" and topical else ([], -1)
+                run, run_end = ([form], end) if pos[0] == "名詞" and topical else ([], -1)
             if pos[0] in _CONTENT_POS and topical:
                 content.append(form)
         compounds.append("".join(run))
@@ -87,10 +89,10 @@ class Document:
     entities: list[Entity]
 
 
-def episode_sentences(turns: list[Turn], analyser: Analyser, min_chars: int) -> list[Sentence]:
+def episode_sentences(turns: list[Turn], analyser: Analyser, min_chars: int, max_chars: int) -> list[Sentence]:
     out = []
     for index, turn in enumerate(turns):
-        for offset, text in sentences(turn.text):
+        for offset, text in sentences(turn.text, max_chars):
             text_stripped = text.strip()
             if len(text_stripped) < min_chars:
                 continue
@@ -102,17 +104,23 @@ def episode_sentences(turns: list[Turn], analyser: Analyser, min_chars: int) -> 
 
 
 def similarity_matrix(items: list[Sentence]) -> np.ndarray:
-    """Cosine similarities of TF-IDF vectors (idf over these sentences)."""
+    """Cosine similarities of TF-IDF vectors (idf over these sentences). The vectors are sparse: 3,000 sentences
+    of a long show have tens of thousands of distinct words, and a dense table of them would fill gigabytes."""
+    from scipy import sparse
+
     vocabulary = {w: i for i, w in enumerate(sorted({w for s in items for w in s.words}))}
-    counts = np.zeros((len(items), len(vocabulary)))
+    rows, columns, values = [], [], []
     for row, s in enumerate(items):
         for word, n in Counter(s.words).items():
-            counts[row, vocabulary[word]] = n
-    df = (counts > 0).sum(axis=0)
-    vectors = counts * (np.log((1 + len(items)) / (1 + df)) + 1)
-    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-    vectors = vectors / np.where(norms == 0, 1, norms)
-    matrix = vectors @ vectors.T
+            rows.append(row)
+            columns.append(vocabulary[word])
+            values.append(float(n))
+    counts = sparse.csr_matrix((values, (rows, columns)), shape=(len(items), len(vocabulary)))
+    df = np.bincount(columns, minlength=len(vocabulary))
+    vectors = counts.multiply(np.log((1 + len(items)) / (1 + df)) + 1).tocsr()
+    norms = np.sqrt(np.asarray(vectors.multiply(vectors).sum(axis=1)).ravel())
+    vectors = sparse.diags(1 / np.where(norms == 0, 1, norms)) @ vectors
+    matrix = (vectors @ vectors.T).toarray()
     np.fill_diagonal(matrix, 0.0)
     return matrix
 
@@ -180,18 +188,50 @@ class Summarizer:
         self.analyser = Analyser(reader)
 
     def __call__(self, documents: list[Document]) -> list[Summary]:
-        prepared = [(d, episode_sentences(d.turns, self.analyser, self.options.min_sentence_chars)) for d in documents]
-        counts = [keyword_counts(d.entities, items) for d, items in prepared]
-        document_frequency: Counter[str] = Counter(w for c in counts for w in c)
-        return [self.summarize(d, items, c, document_frequency, len(documents)) for (d, items), c in zip(prepared, counts)]
+        """Raises the first document's error if any fails (`each` fails documents alone)."""
+        done, failed = self.each(documents)
+        for error in failed.values():
+            raise error
+        return [done[i][0] for i in range(len(documents))]
+
+    def each(self, documents: list[Document]) -> tuple[dict[int, tuple[Summary, list[str]]], dict[int, Exception]]:
+        """(summary, notes) by position in `documents`, and the errors of those that failed, by position. A
+        document that fails fails alone: the others are weighted as if it were not in the batch."""
+        o = self.options
+        failed: dict[int, Exception] = {}
+        prepared: dict[int, tuple[Document, list[Sentence], Counter[str]]] = {}
+        for i, d in enumerate(documents):
+            try:
+                items = episode_sentences(d.turns, self.analyser, o.min_sentence_chars, o.max_sentence_chars)
+                prepared[i] = (d, items, keyword_counts(d.entities, items))
+            except Exception as e:
+                failed[i] = e
+        while True:  # again without any that fails late: their words weighed the others' keywords
+            document_frequency: Counter[str] = Counter(w for _, _, counts in prepared.values() for w in counts)
+            done, late = {}, {}
+            for i, (d, items, counts) in prepared.items():
+                try:
+                    done[i] = self.summarize(d, items, counts, document_frequency, len(prepared))
+                except Exception as e:
+                    late[i] = e
+            if not late:
+                return done, failed
+            failed.update(late)
+            prepared = {i: p for i, p in prepared.items() if i not in late}
 
     def summarize(self, document: Document, items: list[Sentence], counts: Counter[str],
-                  document_frequency: Counter[str], episodes: int) -> Summary:  # fmt: skip
+                  document_frequency: Counter[str], episodes: int) -> tuple[Summary, list[str]]:  # fmt: skip
+        """The document's summary, and notes on how it was made (if any)."""
         o = self.options
         turns = document.turns
         top_keywords = keywords(counts, document_frequency, episodes, o.keywords)
         if not items:
-            return Summary(headline=None, key_sentences=[], keywords=top_keywords, speakers=[])
+            return Summary(headline=None, key_sentences=[], keywords=top_keywords, speakers=[]), []
+        notes = []
+        if len(items) > o.max_sentences:  # the similarity matrix grows with the square of the count
+            notes.append(f"summary: ranked {o.max_sentences} of {len(items)} candidate sentences, spread evenly over "
+                         f"the episode (summary.max_sentences)")  # fmt: skip
+            items = [items[k * len(items) // o.max_sentences] for k in range(o.max_sentences)]
         matrix = similarity_matrix(items)
         scores = textrank(matrix, o.damping)
         headline = int(max(range(len(items)), key=lambda i: (scores[i], -i)))
@@ -207,8 +247,9 @@ class Summarizer:
             words = keywords(own_counts, document_frequency, episodes, o.speaker_keywords)
             lines.append(SpeakerLine(speaker=speaker.id, name=speaker.name, sentence=cite(best),
                                      keywords=[k.text for k in words]))  # fmt: skip
-        return Summary(headline=cite(headline), key_sentences=[cite(i) for i in key], keywords=top_keywords,
-                       speakers=lines)  # fmt: skip
+        summary = Summary(headline=cite(headline), key_sentences=[cite(i) for i in key], keywords=top_keywords,
+                          speakers=lines)  # fmt: skip
+        return summary, notes
 
     @staticmethod
     def _cite(turns: list[Turn], sentence: Sentence, score: float) -> SummarySentence:

@@ -2,7 +2,8 @@
 
 The bulk file alternates an action line and the turn record; the document id is the record's `id`
 (`<episode_id>#<turn>`), so loading a re-export replaces documents instead of adding copies. Both files are a
-pure function of turns.jsonl (no timestamps, fixed key order) and written atomically.
+pure function of turns.jsonl (no timestamps, fixed key order). Both are written to temps and renamed only once
+both are written, so an export that fails (disk full) replaces neither: no mapping without its bulk file.
 """
 
 from __future__ import annotations
@@ -12,7 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pipeline.files import atomic_write_json, atomic_write_jsonl
+from pipeline.errors import DiskFullError
+from pipeline.files import DISK_FULL, StagedFiles, remove_stale_temp_files
 from pipeline.search.index import read_turn_records
 
 _KEYWORD = {"type": "keyword"}
@@ -99,6 +101,14 @@ def export_elasticsearch(output_dir: Path, out_dir: Path, index_name: str) -> Ex
     """OUT/<index>.bulk.ndjson and OUT/<index>.mapping.json from OUTPUT/turns.jsonl."""
     records = read_turn_records(output_dir)
     report = ExportReport(out_dir / f"{index_name}.bulk.ndjson", out_dir / f"{index_name}.mapping.json", len(records))
-    atomic_write_json(report.mapping_path, index_body())
-    atomic_write_jsonl(report.bulk_path, bulk_lines(records, index_name))
+    remove_stale_temp_files(out_dir)  # of killed exports (only temps whose writer is gone)
+    try:
+        with StagedFiles() as staged:
+            staged.write_jsonl(report.bulk_path, bulk_lines(records, index_name))
+            staged.write_json(report.mapping_path, index_body())
+            staged.commit()
+    except OSError as e:
+        if e.errno in DISK_FULL:
+            raise DiskFullError(f"disk full: could not write {e.filename}; {out_dir} keeps the previous export") from e
+        raise
     return report

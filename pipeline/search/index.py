@@ -5,7 +5,12 @@ cannot match queries shorter than three characters. So text is segmented here, b
 NFKC and lower-casing, every run of CJK characters becomes its overlapping character bigrams plus the run's
 last character (as Lucene's CJKBigramFilter does), every Latin or digit run one word. A query term goes
 through the same transform and becomes an FTS5 phrase, so a hit holds the term as a substring; a check on the
-folded text drops the rare phrase matches that are not (words joined by other punctuation).
+folded text drops the rare phrase matches that are not (words joined by other punctuation). Format characters
+(Unicode Cf: zero-width joiner and space, byte order mark) are invisible, so they are dropped from the text and
+the query alike (`search_fold`): a term pasted with one still finds the text without, and back.
+
+The database is in WAL mode: a search while `pipeline index` writes reads the index as it was before that run,
+instead of failing on the lock; two index runs take turns (each waits up to BUSY_TIMEOUT_S for the other).
 
 Tables: `episodes` (content hash of each episode's turn records, for incremental indexing), `turns` (the
 structured fields and the record as JSON), `turn_entities` and `turn_figures` (side tables for exact filters),
@@ -24,13 +29,20 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.config import SearchOptions
-from pipeline.engine.output import TURNS_FILE
+from pipeline.config.options import MAX_SEARCH_LIMIT
+from pipeline.engine.output import TURNS_FILE, mismatch
 from pipeline.errors import PipelineError
 from pipeline.records import TurnRecord, from_dict, stable_hash, to_dict
 from pipeline.text.normalise import fold
 
-# Bump when segment() or the tables change: an index of another format has to be rebuilt.
-INDEX_FORMAT = "1"
+# Bump when segment() or the tables change: an index of another format has to be rebuilt, or upgraded in place
+# by the next index run (UPGRADABLE, see _upgrade).
+# 2: format characters (ZWJ, ...) dropped from the indexed text and keys.
+INDEX_FORMAT = "2"
+UPGRADABLE = ("1",)
+
+# How long a connection waits for another one's lock (a second index run) before it gives up.
+BUSY_TIMEOUT_S = 30.0
 
 _CJK = (
     "\u3040-\u309f"  # hiragana
@@ -123,6 +135,11 @@ class Hit:
 # --- text transform ---------------------------------------------------------------------------------------------
 
 
+def search_fold(text: str) -> str:
+    """The form text and queries are compared in: fold() (NFKC, lower case) without format characters."""
+    return "".join(ch for ch in fold(text) if unicodedata.category(ch) != "Cf")
+
+
 def _runs(folded: str) -> list[tuple[bool, str]]:
     """(is CJK, run) for each run of CJK characters or of other letters and digits."""
     return [(m.group("cjk") is not None, m.group()) for m in _RUN.finditer(folded)]
@@ -135,7 +152,7 @@ def _bigrams(run: str) -> list[str]:
 def segment(text: str) -> str:
     """The indexed form of a text: CJK runs as bigrams plus their last character, other runs as words."""
     tokens = []
-    for cjk, run in _runs(fold(text)):
+    for cjk, run in _runs(search_fold(text)):
         tokens += [*_bigrams(run), run[-1]] if cjk else [run]
     return " ".join(tokens)
 
@@ -147,7 +164,7 @@ def match_phrase(term: str) -> str | None:
     inside a longer run of the text: so that run contributes bigrams only, or, when it is one character, a
     prefix token (返 matches 返納 and a final 返). A Latin last word is a prefix too (jap matches japan).
     """
-    runs = _runs(fold(term))
+    runs = _runs(search_fold(term))
     tokens: list[str] = []
     for i, (cjk, run) in enumerate(runs):
         last = i == len(runs) - 1
@@ -167,11 +184,11 @@ def snippet(text: str, terms: list[str], context: int, marks: tuple[str, str]) -
     """A one-line window of `text` around the first match of any term, every match in it between the marks."""
     folded, origin = "", []
     for i, ch in enumerate(text):  # fold character by character to map folded offsets back to the text
-        f = fold(ch)
+        f = search_fold(ch)
         folded += f
         origin += [i] * len(f)
     spans = []
-    for term in filter(None, (fold(t) for t in terms)):
+    for term in filter(None, (search_fold(t) for t in terms)):
         at = folded.find(term)
         while at >= 0:
             spans.append((origin[at], origin[at + len(term) - 1] + 1))
@@ -197,10 +214,14 @@ def _one_line(text: str) -> str:
 
 
 def read_turn_records(output_dir: Path) -> list[dict[str, Any]]:
-    """The turn records of a run, each checked against the turn schema: a bad line is named by file and line."""
+    """The turn records of a run, each checked against the turn schema: a bad line is named by file and line.
+    A turns.jsonl that is not from the run that wrote the folder's episodes.jsonl is refused (a run killed between
+    their renames: the run's new episodes would be missed silently)."""
     path = output_dir / TURNS_FILE
     if not path.is_file():
         raise SearchError(f"no {TURNS_FILE} in {output_dir}: run `pipeline run ... -o {output_dir}` first")
+    if problem := mismatch(output_dir):
+        raise SearchError(problem)
     records = []
     with path.open(encoding="utf-8") as f:
         for number, line in enumerate(f, 1):
@@ -226,6 +247,8 @@ def build_index(output_dir: Path, db_path: Path) -> IndexReport:
     db_path.parent.mkdir(parents=True, exist_ok=True)
     conn = _open(db_path, must_exist=False)
     try:
+        _check_format(conn, db_path)  # first: another program's SQLite file is refused untouched
+        conn.execute("PRAGMA journal_mode = WAL")  # searches meanwhile read the index as it was
         conn.execute("BEGIN IMMEDIATE")
         _check_or_create_schema(conn, db_path)
         stored = dict(conn.execute("SELECT episode_id, content_hash FROM episodes"))
@@ -255,16 +278,16 @@ def build_index(output_dir: Path, db_path: Path) -> IndexReport:
 
 
 def _open(db_path: Path, must_exist: bool) -> sqlite3.Connection:
-    """A connection with explicit transactions. Searches open it writable too (they only read), so that
-    SQLite can roll back what an index run killed mid-transaction left behind; a read-only one cannot."""
+    """A connection with explicit transactions that waits BUSY_TIMEOUT_S for a lock. Searches open it writable
+    too (they only read), so that SQLite can clean up what an index run killed mid-transaction left behind."""
     if must_exist and not db_path.is_file():
         raise SearchError(f"no search index at {db_path}: run `pipeline index OUTPUT_DIR` first")
     try:
-        conn = sqlite3.connect(db_path, isolation_level=None)
+        conn = sqlite3.connect(db_path, isolation_level=None, timeout=BUSY_TIMEOUT_S)
         conn.execute("SELECT count(*) FROM sqlite_schema").fetchone()
     except sqlite3.DatabaseError as e:
         raise SearchError(f"cannot open {db_path} as a search index: {e}") from e
-    conn.create_function("fold", 1, lambda s: fold(s) if s is not None else None, deterministic=True)
+    conn.create_function("fold", 1, lambda s: search_fold(s) if s is not None else None, deterministic=True)
     return conn
 
 
@@ -275,17 +298,37 @@ def _format(conn: sqlite3.Connection) -> str | None:
     return row[0] if row else None
 
 
-def _check_or_create_schema(conn: sqlite3.Connection, db_path: Path) -> None:
+def _check_format(conn: sqlite3.Connection, db_path: Path) -> str | None:
+    """The index format of the file (None: a new, empty file); refuses other SQLite files and other formats."""
     found = _format(conn)
     if found is None and conn.execute("SELECT count(*) FROM sqlite_schema").fetchone()[0]:
         raise SearchError(f"{db_path} is an SQLite file but not a search index; name another --db")
-    if found is not None and found != INDEX_FORMAT:
+    if found is not None and found != INDEX_FORMAT and found not in UPGRADABLE:
         raise SearchError(f"{db_path} has index format {found}, this version writes {INDEX_FORMAT}: delete it and "
                           "run `pipeline index` again for each output folder")  # fmt: skip
+    return found
+
+
+def _check_or_create_schema(conn: sqlite3.Connection, db_path: Path) -> None:
+    found = _check_format(conn, db_path)
     if found is None:  # statement by statement: executescript() would commit the open transaction
         for statement in filter(str.strip, _SCHEMA.split(";")):
             conn.execute(statement)
+    elif found != INDEX_FORMAT:
+        _upgrade(conn)
     conn.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('format', ?)", (INDEX_FORMAT,))
+
+
+def _upgrade(conn: sqlite3.Connection) -> None:
+    """Format 1 to 2 in place, inside the index run's transaction: the tables are the same, only the segmented
+    text and the folded entity keys lose their format characters."""
+    texts = conn.execute("SELECT rowid, text FROM turns").fetchall()
+    conn.execute("DELETE FROM turns_fts")
+    conn.executemany("INSERT INTO turns_fts (rowid, tokens) VALUES (?, ?)", [(i, segment(t)) for i, t in texts])
+    keys = conn.execute("SELECT rowid, name, surface FROM turn_entities").fetchall()
+    conn.executemany("UPDATE turn_entities SET name_key = ?, surface_key = ? WHERE rowid = ?",
+                     [(search_fold(name), search_fold(surface), i) for i, name, surface in keys])  # fmt: skip
+    conn.execute("UPDATE meta SET value = ? WHERE key = 'format'", (INDEX_FORMAT,))
 
 
 def _delete_episode(conn: sqlite3.Connection, episode_id: str) -> None:
@@ -315,7 +358,8 @@ def _insert_episode(conn: sqlite3.Connection, episode_id: str, content_hash: str
         conn.executemany(
             "INSERT INTO turn_entities (turn_rowid, entity_id, name, type, surface, name_key, surface_key, start, "
             "stop) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [(rowid, e["id"], e["name"], e["type"], e["text"], fold(e["name"]), fold(e["text"]), *e["span"])
+            [(rowid, e["id"], e["name"], e["type"], e["text"], search_fold(e["name"]), search_fold(e["text"]),
+              *e["span"])
              for e in r["entities"]],
         )  # fmt: skip
         conn.executemany(
@@ -335,14 +379,14 @@ def _filters(query: Query) -> tuple[list[str], list[Any]]:
     params: list[Any] = []
     if query.speaker:
         where.append("(instr(fold(t.speaker), ?) > 0 OR instr(fold(coalesce(t.speaker_name, '')), ?) > 0)")
-        params += [fold(query.speaker)] * 2
+        params += [search_fold(query.speaker)] * 2
     if query.entity:
         where.append("EXISTS (SELECT 1 FROM turn_entities e WHERE e.turn_rowid = t.rowid "
                      "AND (e.name_key = ? OR e.surface_key = ?))")  # fmt: skip
-        params += [fold(query.entity)] * 2
+        params += [search_fold(query.entity)] * 2
     if query.show:
         where.append("instr(fold(coalesce(t.show, '')), ?) > 0")
-        params.append(fold(query.show))
+        params.append(search_fold(query.show))
     if query.since:
         where.append("t.air_date >= ?")
         params.append(query.since)
@@ -363,6 +407,8 @@ def search(db_path: Path, query: Query, options: SearchOptions) -> list[Hit]:
     phrases = [p for p in map(match_phrase, terms) if p]
     if terms and not phrases:
         raise SearchError(f"nothing searchable in {query.text!r}: use letters, digits, kana or kanji")
+    # SQLite's LIMIT takes a 64-bit integer (a larger one is an OverflowError) and reads a negative one as none.
+    limit = min(max(query.limit, 1), MAX_SEARCH_LIMIT)
     conn = _open(db_path, must_exist=True)
     try:
         if _format(conn) != INDEX_FORMAT:
@@ -370,21 +416,21 @@ def search(db_path: Path, query: Query, options: SearchOptions) -> list[Hit]:
         if phrases:
             # A term that is one run is matched exactly by its phrase; otherwise the phrase ignores what
             # separates the runs (富士通 Japan for 富士通Japan, 中 for ・中), so the term is checked as a substring.
-            checks = [f for f in map(fold, terms) if [run for _, run in _runs(f)] != [f]]
+            checks = [f for f in map(search_fold, terms) if [run for _, run in _runs(f)] != [f]]
             where += ["instr(fold(t.text), ?) > 0"] * len(checks)
             ranked = "SELECT rowid, bm25(turns_fts) AS relevance FROM turns_fts WHERE turns_fts MATCH ?"
             if not where:  # nothing to look up in `turns`: FTS5 ranks and cuts before the join
-                ranked += f" ORDER BY relevance, rowid LIMIT {int(query.limit)}"
+                ranked += f" ORDER BY relevance, rowid LIMIT {int(limit)}"
             rows = conn.execute(
                 f"SELECT t.record, m.relevance FROM ({ranked}) AS m JOIN turns t ON t.rowid = m.rowid "
                 f"{'WHERE ' + ' AND '.join(where) if where else ''} ORDER BY m.relevance, t.rowid LIMIT ?",
-                [" AND ".join(phrases), *params, *checks, query.limit],
+                [" AND ".join(phrases), *params, *checks, limit],
             ).fetchall()  # fmt: skip
         else:
             rows = conn.execute(
                 f"SELECT t.record, NULL FROM turns t WHERE {' AND '.join(where)} "
                 "ORDER BY t.air_date DESC NULLS LAST, t.episode_id, t.turn LIMIT ?",
-                [*params, query.limit],
+                [*params, limit],
             ).fetchall()
     except sqlite3.DatabaseError as e:
         raise SearchError(f"{db_path}: {e}") from e

@@ -10,7 +10,7 @@ from typing import Any
 
 from pipeline.config import DedupOptions
 from pipeline.engine.stage import BatchStage, Job
-from pipeline.lib.dedup import Document, deduplicate_batch
+from pipeline.lib.dedup import Document, deduplicate_each
 from pipeline.records import Episode, full_text
 from pipeline.text.reader import Reader
 
@@ -33,8 +33,10 @@ class DedupStage(BatchStage):
     def run_batch(self, items: list[tuple[Episode, Job]]) -> dict[str, Exception]:
         reader = items[0][1].models.get("sudachi", Reader)
         documents = [Document(e.episode_id, e.segments, e.show.air_date) for e, _ in items]
-        results = deduplicate_batch(documents, self.options, reader)
+        results, failed = deduplicate_each(documents, self.options, reader)
         for episode, _ in items:
-            kept, report = results[episode.episode_id]
-            episode.segments, episode.text, episode.dedup = kept, full_text(kept), report
-        return {}
+            if episode.episode_id in results:
+                result = results[episode.episode_id]
+                episode.segments, episode.text, episode.dedup = result.kept, full_text(result.kept), result.report
+                episode.notes.extend(result.notes)
+        return failed

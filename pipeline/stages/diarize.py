@@ -20,7 +20,7 @@ from pipeline.engine.stage import FILE, FileStage, Job
 
 class DiarizeStage(FileStage):
     name = "diarize"
-    version = "1"
+    version = "2"  # 2: long recordings analysed in windows
     requires = (FILE,)
     produces = ("diarization",)
 
@@ -43,12 +43,14 @@ class DiarizeStage(FileStage):
         return {"diarize": self.options, "decode": job.ingest, "bounds": bounds, "voiceprints": prints}
 
     def run(self, episode: Episode, job: Job) -> None:
-        audio = job.audio()
+        windows = job.windows()
         diarizer = job.models.get(("diarizer", id(self.options)), lambda: Diarizer(self.options))
         profile = job.profile
         started = time.perf_counter()
-        result = diarizer(
-            audio.samples, audio.sample_rate,
+        # a long recording is analysed window by window, then all its speech is clustered together
+        parts = [diarizer.analyse(samples, job.ingest.sample_rate, offset) for offset, samples in windows]
+        result = diarizer.assign(
+            parts, windows.duration or 0.0,
             min_speakers=profile.min_speakers if profile and profile.min_speakers else None,
             max_speakers=profile.max_speakers if profile and profile.max_speakers else None,
         )  # fmt: skip

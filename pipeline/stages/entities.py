@@ -85,7 +85,7 @@ class EntitiesStage(FileStage):
         patterns: list[Pattern] = patterns_for(
             [*profile_entries(job.profile), *self.gazetteer], text_names(episode, self.speakers)
         )
-        raw = self.recognizer(job)(texts, patterns)
+        raw = self.recognizer(job)(texts, patterns, self.options.max_sentence_chars)
         mentions = repair(
             texts, raw, patterns, drop_labels=set(self.options.drop_labels),
             coarse_types=self.options.coarse_types, org_suffixes=self.options.org_suffixes,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from pipeline.config import FiguresOptions
 from pipeline.engine.stage import FileStage, Job
 from pipeline.lib.figures import FigureExtractor
 from pipeline.records import Episode, FigureMention
@@ -18,8 +19,11 @@ class FiguresStage(FileStage):
     requires = ("turns", "show")  # show: the air date resolves 7月5日 to a year
     produces = ("figures",)
 
+    def __init__(self, options: FiguresOptions) -> None:
+        self.options = options
+
     def options_key(self, job: Job) -> Any:
-        return None  # no options: the rules and the libraries' tables (model_identity) decide
+        return self.options  # and the libraries' tables (model_identity)
 
     def model_identity(self) -> str | None:
         return FigureExtractor.identity()
@@ -28,7 +32,7 @@ class FiguresStage(FileStage):
         extractor = job.models.get("figures", FigureExtractor)
         mentions = []
         for turn in episode.turns:
-            for figure in extractor(turn.text, episode.show.air_date):
+            for figure in extractor(turn.text, episode.show.air_date, self.options.max_line_chars):
                 mentions.append(FigureMention(
                     turn=turn.id, speaker=turn.speaker, time=time_of(turn, figure.start, figure.end),
                     sentence=sentence_at(turn.text, figure.start, figure.end), figure=figure,

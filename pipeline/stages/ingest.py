@@ -41,7 +41,8 @@ class IngestStage(FileStage):
                     f"{self.options.max_duration_s:.0f}"
                 )
         else:
-            fmt, segments = read_transcript(job.path)
+            fmt, segments, notes = read_transcript(job.path)
+            episode.notes.extend(f"ingest: {note}" for note in notes)  # cues dropped, each said
             episode.source.format = fmt
             episode.segments = segments
             episode.text = full_text(segments)

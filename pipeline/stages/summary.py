@@ -31,7 +31,9 @@ class SummaryStage(BatchStage):
 
     def run_batch(self, items: list[tuple[Episode, Job]]) -> dict[str, Exception]:
         summarizer = Summarizer(self.options, items[0][1].models.get("sudachi", Reader))
-        summaries = summarizer([Document(e.turns, e.speakers, e.entities) for e, _ in items])
-        for (episode, _), summary in zip(items, summaries):
+        done, failed = summarizer.each([Document(e.turns, e.speakers, e.entities) for e, _ in items])
+        for i, (summary, notes) in done.items():
+            episode = items[i][0]
             episode.summary = summary
-        return {}
+            episode.notes.extend(notes)
+        return {items[i][0].episode_id: error for i, error in failed.items()}

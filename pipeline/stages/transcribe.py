@@ -8,6 +8,8 @@ from typing import Any
 
 from pipeline.config import ShowProfile, TranscribeOptions
 from pipeline.errors import ModelUnavailableError
+from pipeline.lib.asr import bound_segments, compression_ratio
+from pipeline.lib.audio import probe
 from pipeline.lib.models import ResolvedModel, resolve
 from pipeline.records import Episode, Segment, Transcription, Word, full_text
 from pipeline.engine.stage import FILE, FileStage, Job
@@ -55,7 +57,7 @@ def _seconds(value: float) -> float:
 
 class TranscribeStage(FileStage):
     name = "transcribe"
-    version = "1"
+    version = "2"  # 2: windows for long audio; Whisper's silence rule applied to batched segments
     requires = (FILE,)
     produces = ("segments", "text", "transcription", "duration")
 
@@ -75,7 +77,7 @@ class TranscribeStage(FileStage):
 
     def options_key(self, job: Job) -> Any:
         # The profile matters only through what reaches the decoder: language and vocabulary.
-        return decode_kwargs(self.options, job.profile) | {
+        return decode_kwargs(self.options, job.profile) | {"options": self.options,
             "decode": job.ingest,
             "model": self.options.model, "compute_type": self.options.compute_type,
             "batched": self.options.batched, "batch_size": self.options.batch_size if self.options.batched else None,
@@ -100,48 +102,96 @@ class TranscribeStage(FileStage):
         return job.models.get(("whisper", path, o.device, o.compute_type, o.cpu_threads, o.batched), load)
 
     def run(self, episode: Episode, job: Job) -> None:
-        audio = job.audio()
-        episode.notes.extend(audio.notes)
-        episode.duration = round(audio.duration, 3)
+        windows = job.windows()
         model = self._load(job)
         kwargs = decode_kwargs(self.options, job.profile)
         if self.options.batched:
             kwargs["batch_size"] = self.options.batch_size
+        detected = kwargs["language"] is None
         started = time.perf_counter()
-        segments_iter, info = model.transcribe(audio.samples, **kwargs)
-        segments = list(self._collect(segments_iter, audio.duration, job))
+        segments: list[Segment] = []
+        dropped: list[str] = []
+        speech, info = 0.0, None
+        with self._progress(job) as bar:
+            for offset, samples in windows:
+                segments_iter, info = model.transcribe(samples, **kwargs)
+                if detected and kwargs["language"] is None and info.language_probability > 0:
+                    kwargs["language"] = info.language  # later windows of a long file keep the first one's language
+                for s in segments_iter:
+                    bar.update(round(offset + s.end, 1) - bar.n)
+                    if self._non_speech(s):
+                        dropped.append(s.text.strip())
+                        continue
+                    found = [self._segment(len(segments), s, offset)]
+                    if self._loops(s):
+                        found = self._redecode(model, samples, job.ingest.sample_rate, s, offset, kwargs, found, episode)
+                    segments.extend(found)
+                speech += info.duration_after_vad if self.options.vad_filter else info.duration
         seconds = time.perf_counter() - started
-        speech = info.duration_after_vad if self.options.vad_filter else info.duration
+        episode.notes.extend(windows.notes)
+        episode.duration = round(windows.duration or 0.0, 3)
+        if dropped:
+            episode.notes.append(
+                f"dropped {len(dropped)} segment(s) that Whisper's own silence rule calls non-speech (no-speech "
+                f"probability above {self.options.no_speech_threshold}, average log-probability below "
+                f"{self.options.log_prob_threshold}): {' / '.join(dropped)[:200]}"
+            )
         if not segments:
             episode.notes.append("no speech detected: empty transcript")
+        segments = bound_segments(segments, self.options.max_segment_s)
         episode.segments = segments
         episode.text = full_text(segments)
-        detected = self.options.language is None and (job.profile is None or job.profile.language is None)
         episode.transcription = Transcription(
             method="asr",
-            language=info.language if segments or not detected else None,
-            language_probability=round(float(info.language_probability), 4) if detected and segments else None,
+            language=kwargs["language"] if segments or not detected else None,
+            language_probability=round(float(info.language_probability), 4) if info and detected and segments else None,
             model=self.model_identity(),
             speech_duration=_seconds(speech),
             seconds=round(seconds, 3),
         )
 
-    def _collect(self, segments_iter, duration: float, job: Job):
-        """Iterate the decoder (work happens here) with a progress bar in audio seconds and RTF."""
+    def _non_speech(self, s) -> bool:
+        """Whisper's silence rule: a segment the model itself thinks is no speech, decoded with low confidence
+        (tone or noise that passed VAD comes out as "you." at no-speech 0.8, log-prob -2.0). Sequential decoding
+        applies the rule per window; batched decoding does not, so it is applied here to every segment."""
+        o = self.options
+        return s.no_speech_prob > o.no_speech_threshold and s.avg_logprob < o.log_prob_threshold
+
+    def _loops(self, s) -> bool:
+        """A batched segment that compresses like a repetition loop (batched decoding has no fallback)."""
+        return self.options.batched and self.options.redecode_loops and s.compression_ratio > self.options.compression_ratio_threshold
+
+    def _redecode(self, model, samples, rate: int, s, offset: float, kwargs: dict[str, Any], found: list[Segment],
+                  episode: Episode) -> list[Segment]:  # fmt: skip
+        """The segment's audio decoded again sequentially, with temperature fallback; kept if it loops less."""
+        piece = samples[int(s.start * rate) : int(s.end * rate)]
+        sequential = {k: v for k, v in kwargs.items() if k != "batch_size"} | {"vad_filter": False}
+        again = [self._segment(0, r, offset + s.start) for r in model.model.transcribe(piece, **sequential)[0]]
+        before, after = s.compression_ratio, compression_ratio(" ".join(x.text for x in again))
+        keep = bool(again) and after < before
+        episode.notes.append(
+            f"re-decoded a looping segment at {offset + s.start:.1f}-{offset + s.end:.1f} s (compression ratio "
+            f"{before:.2f}) sequentially: {'kept, ratio ' + format(after, '.2f') if keep else 'the first decoding kept'}"
+        )
+        return [x.model_copy(update={"id": found[0].id + i}) for i, x in enumerate(again)] if keep else found
+
+    @staticmethod
+    def _segment(index: int, s, offset: float) -> Segment:
+        words = [
+            Word(start=_seconds(offset + w.start), end=_seconds(offset + w.end), text=w.word,
+                 probability=round(float(w.probability), 4))
+            for w in (s.words or [])
+        ]  # fmt: skip
+        return Segment(
+            id=index, start=_seconds(offset + s.start), end=_seconds(offset + s.end), text=s.text.strip(),
+            speaker=None, line=None, words=words,
+        )  # fmt: skip
+
+    @staticmethod
+    def _progress(job: Job):
+        """A progress bar in audio seconds (the declared duration: long files are read as they are decoded)."""
         from tqdm import tqdm
 
-        started = time.perf_counter()
-        with tqdm(
-            total=round(duration, 1), unit="s", desc=job.path.name, leave=False, disable=not job.show_progress
-        ) as bar:
-            for i, s in enumerate(segments_iter):
-                bar.update(round(s.end, 1) - bar.n)
-                bar.set_postfix(rtf=f"{(time.perf_counter() - started) / max(s.end, 1e-6):.3f}")
-                words = [
-                    Word(start=_seconds(w.start), end=_seconds(w.end), text=w.word, probability=round(float(w.probability), 4))
-                    for w in (s.words or [])
-                ]
-                yield Segment(
-                    id=i, start=_seconds(s.start), end=_seconds(s.end), text=s.text.strip(),
-                    speaker=None, line=None, words=words,
-                )  # fmt: skip
+        total = probe(job.path).declared_duration
+        return tqdm(total=round(total or 0, 1) or None, unit="s", desc=job.path.name, leave=False,
+                    disable=not job.show_progress)  # fmt: skip

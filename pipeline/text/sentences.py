@@ -14,14 +14,49 @@ SENTENCE = re.compile(r"[^。！？!?｡]*(?:[。！？!?｡]+[」』）)]*|$)")
 _FIGURE_SENTENCE = re.compile(r"[^。！？!?\n]*[。！？!?]*")
 
 
-def sentences(text: str) -> list[tuple[int, str]]:
-    """(offset, sentence) of a turn's text: split per line, then after 。！？ (a closing bracket stays)."""
+# Where over-long text is cut, best first: after a sentence end (a line break is one), after a comma, at a space.
+_CUT_MARKS = ("。！？!?｡\n", "、，,､", " 　\t")
+_CLOSING = "」』）)"
+
+
+def cut_at(window: str) -> int:
+    """Length of the piece to take from `window` when the text goes on past it: up to its last sentence end (with
+    a closing bracket after it), else its last comma, else its last space; else all of it (a hard cut)."""
+    for marks in _CUT_MARKS:
+        at = max(window.rfind(mark) for mark in marks)
+        if at >= 0:
+            end = at + 1
+            while end < len(window) and window[end] in _CLOSING:
+                end += 1
+            return end
+    return len(window)
+
+
+def bounded(text: str, start: int, end: int, max_chars: int) -> list[tuple[int, int]]:
+    """[start, end) of text as consecutive pieces of at most max_chars characters, each cut where `cut_at` says."""
+    pieces = []
+    while end - start > max_chars:
+        cut = start + cut_at(text[start : start + max_chars])
+        pieces.append((start, cut))
+        start = cut
+    if start < end:
+        pieces.append((start, end))
+    return pieces
+
+
+def sentences(text: str, max_chars: int) -> list[tuple[int, str]]:
+    """(offset, sentence) of a turn's text: split per line, then after 。！？ (a closing bracket stays). A sentence
+    longer than max_chars (a page pasted as one line, ASR text without punctuation) is cut at commas or spaces,
+    else hard: the models read sentences, and GiNZA's analyser refuses long input."""
     out = []
     offset = 0
     for line in text.split("\n"):
         for m in SENTENCE.finditer(line):
-            if m.group().strip():
-                out.append((offset + m.start(), m.group()))
+            if not m.group().strip():
+                continue
+            for start, end in bounded(line, m.start(), m.end(), max_chars):
+                if line[start:end].strip():
+                    out.append((offset + start, line[start:end]))
         offset += len(line) + 1
     return out
 

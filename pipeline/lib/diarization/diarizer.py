@@ -67,6 +67,15 @@ class SpeakerSegment:
 
 
 @dataclass
+class Analysis:
+    """What diarization needs of one stretch of audio, times in seconds from the start of the recording."""
+
+    regions: list[tuple[float, float]]  # speech (VAD)
+    windows: list[tuple[float, float]]  # embedding windows inside the regions
+    embeddings: np.ndarray  # (windows, EMBEDDING_DIM), unit rows
+
+
+@dataclass
 class DiarizerResult:
     """Who spoke when, plus one voice fingerprint per speaker so a speaker can be matched to an enrolled host."""
 
@@ -595,16 +604,41 @@ class Diarizer:
     ) -> DiarizerResult:
         """Diarize one recording. `speech` reuses regions found earlier (seconds); the speaker bounds (e.g. from
         a show profile) override the options. Silence or no usable speech gives an empty DiarizerResult."""
-        o = self.options
         audio = _as_mono_16k(samples, sample_rate)
         duration = audio.size / SAMPLE_RATE
+        part = self.analyse(audio, SAMPLE_RATE, 0.0, _clean_regions(speech, duration) if speech is not None else None)
+        return self.assign([part], duration, min_speakers, max_speakers)
+
+    def analyse(
+        self, samples: np.ndarray, sample_rate: int, offset: float = 0.0,
+        speech: list[tuple[float, float]] | None = None,
+    ) -> Analysis:  # fmt: skip
+        """Speech regions, embedding windows and their embeddings of one stretch of audio, in seconds from
+        `offset`. A long recording is analysed window by window (its audio never whole in memory) and the
+        parts are assigned to speakers together."""
+        o = self.options
+        audio = _as_mono_16k(samples, sample_rate)
+        regions = speech_regions(audio, SAMPLE_RATE, o) if speech is None else speech
+        windows = plan_windows(regions, o.window_s, o.hop_s, o.min_window_s)
+        embeddings = self._embed(audio, windows) if windows else np.zeros((0, EMBEDDING_DIM), np.float32)
+        if offset:
+            regions = [(round(a + offset, 3), round(b + offset, 3)) for a, b in regions]
+            windows = [(a + offset, b + offset) for a, b in windows]
+        return Analysis(regions=regions, windows=windows, embeddings=embeddings)
+
+    def assign(
+        self, parts: list[Analysis], duration: float, min_speakers: int | None = None,
+        max_speakers: int | None = None,
+    ) -> DiarizerResult:  # fmt: skip
+        """Speakers of the analysed parts of one recording, in time order: clustering, voting, segments."""
+        o = self.options
         lo = max(1, min_speakers if min_speakers is not None else o.min_speakers)
         hi = max(lo, max_speakers if max_speakers is not None else o.max_speakers)
-        regions = speech_regions(audio, SAMPLE_RATE, o) if speech is None else _clean_regions(speech, duration)
-        windows = plan_windows(regions, o.window_s, o.hop_s, o.min_window_s)
+        regions = [r for part in parts for r in part.regions]
+        windows = [w for part in parts for w in part.windows]
         if not windows:
             return DiarizerResult(segments=[], centroids={})
-        embeddings = self._embed(audio, windows)
+        embeddings = np.concatenate([part.embeddings for part in parts if len(part.windows)])
         spans = np.array(windows, dtype=np.float64)
         centroids = self._cluster(embeddings, spans, lo, hi)
         scores = embeddings @ centroids.T  # (windows, speakers)
