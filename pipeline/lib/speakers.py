@@ -67,7 +67,8 @@ def audio_turns(segments: list[Segment], spans: list[SpeakerSpan], max_turn_s: f
     def add(who: str, segment: Segment, words: list[Word], start: float | None, end: float | None, text: str) -> None:
         last = turns[-1] if turns else None
         new_segment = last is not None and segment.id != last.segments[-1]
-        full = new_segment and last.start is not None and end is not None and end - last.start > max_turn_s
+        reach = segment.end if segment.end is not None else end  # the whole segment joins, or none of it
+        full = new_segment and last.start is not None and reach is not None and reach - last.start > max_turn_s
         if last is not None and last.speaker == who and not full:
             last.end = end
             last.text += f" {text.lstrip()}" if new_segment or not words else text  # a pause between segments
