@@ -6,7 +6,7 @@ from pipeline.config import load_config, load_profiles, match_profile, resolve_p
 from pipeline.records import Segment, SpeakerSpan, Word
 from pipeline.lib.speakers import (
     NARRATION, NameCandidate, audio_turns, describe_speakers, label_segments, name_candidates, resolve_name,
-    speaker_at, text_turns,
+    SpeakerIndex, text_turns,
 )  # fmt: skip
 from pipeline.text.transcripts import parse_cues, parse_plain
 from tests.test_dedup import dedup_one, episode_from_text
@@ -27,10 +27,11 @@ def words(text, start, step=0.2):
 
 def test_speaker_at_prefers_most_overlap_then_nearest():
     s = spans((0.0, 2.0, "SPEAKER_00"), (2.0, 5.0, "SPEAKER_01"))
-    assert speaker_at(1.8, 2.3, s) == "SPEAKER_01"  # 0.3 s of B against 0.2 s of A
-    assert speaker_at(1.5, 2.2, s) == "SPEAKER_00"
-    assert speaker_at(6.0, 6.5, s) == "SPEAKER_01"  # in a gap after the last span: the nearest
-    assert speaker_at(1.0, 1.2, []) == "SPEAKER_00"
+    index = SpeakerIndex(s)
+    assert index.speaker_at(1.8, 2.3) == "SPEAKER_01"  # 0.3 s of B against 0.2 s of A
+    assert index.speaker_at(1.5, 2.2) == "SPEAKER_00"
+    assert index.speaker_at(6.0, 6.5) == "SPEAKER_01"  # in a gap after the last span: the nearest
+    assert SpeakerIndex([]).speaker_at(1.0, 1.2) == "SPEAKER_00"
 
 
 def test_asr_segment_is_split_where_the_speaker_changes_and_turns_merge():

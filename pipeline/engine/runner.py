@@ -27,8 +27,8 @@ from pipeline.engine.inputs import Input, input_kind
 from pipeline.engine.lock import output_lock
 from pipeline.engine.output import write_outputs
 from pipeline.engine.plan import Plan
-from pipeline.engine.stage import FILE, BatchStage, Job, ModelStore, Stage
-from pipeline.engine.work import FileWork, Task, blank_episode, fail, finish, prepare
+from pipeline.engine.stage import FILE, BatchStage, ModelStore, Stage
+from pipeline.engine.work import FileWork, Task, blank_episode, fail, finish, make_job, prepare
 from pipeline.records import Episode, stable_hash
 
 log = logging.getLogger(__name__)
@@ -51,16 +51,17 @@ class Runner:
         self.cache = StageCache(cache_dir)
         self.profiles = load_profiles(resolve_path(config.input.shows_dir))
         self.models = ModelStore()  # this process's models, for the in-process executor and batch stages
+        self.config_hash = config.hash()
 
     def task(self, index: int, item: Input) -> Task:
         kind = input_kind(item.path, self.config.input) or "audio"
         try:
             sha, size = sha256_file(item.path), item.path.stat().st_size
         except OSError as e:
-            episode = blank_episode(item.path, item.episode_id, "", kind, 0, self.config.hash())
+            episode = blank_episode(item.path, item.episode_id, "", kind, 0, self.config_hash)
             fail(episode, "read", e)
             return Task(index, item.path, "", None, episode, {})
-        episode = blank_episode(item.path, item.episode_id, sha, kind, size, self.config.hash())
+        episode = blank_episode(item.path, item.episode_id, sha, kind, size, self.config_hash)
         return Task(index, item.path, sha, match_profile(item.episode_id, self.profiles), episode, {FILE: sha})
 
     def run(self, inputs: list[Input], on_file: OnFile | None = None) -> list[Episode]:
@@ -100,7 +101,8 @@ class Runner:
         keys and ids, so adding a file to the batch re-runs it. Episodes the stage reports as failed fail alone;
         if the stage raises, every episode it was given fails."""
         assert isinstance(stage, BatchStage)
-        items = [(t, self._job(t)) for t in tasks if stage.applies_to(t.episode)]
+        items = [(t, make_job(t, self.config.ingest, self.models, self.show_progress)) for t in tasks
+                 if stage.applies_to(t.episode)]  # fmt: skip
         if not items:
             return
         started = time.perf_counter()
@@ -129,7 +131,3 @@ class Runner:
                 fail(t.episode, stage.name, failed[t.episode.episode_id])
             else:
                 finish(stage, t, keys[t.index], options_hash, cached, seconds)
-
-    def _job(self, task: Task) -> Job:
-        return Job(path=task.path, sha256=task.sha256, profile=task.profile, ingest=self.config.ingest,
-                   models=self.models, show_progress=self.show_progress)  # fmt: skip

@@ -56,6 +56,12 @@ class Task:
         return {name: self.keys.get(name, UNSET) for name in stage.requires}
 
 
+def make_job(task: Task, ingest: IngestOptions, models: ModelStore, show_progress: bool) -> Job:
+    """The context a stage gets for one task (for file stages in a worker, for batch stages in the driver)."""
+    return Job(path=task.path, sha256=task.sha256, profile=task.profile, ingest=ingest, models=models,
+               show_progress=show_progress)  # fmt: skip
+
+
 def prepare(stage: Stage, task: Task, job: Job) -> tuple[str, str]:
     """(cache key, options hash) of a stage for one task."""
     options = stage.options_key(job)
@@ -93,12 +99,8 @@ class FileWork:
         self.show_progress = show_progress
         self.models = models
 
-    def job(self, task: Task) -> Job:
-        return Job(path=task.path, sha256=task.sha256, profile=task.profile, ingest=self.ingest, models=self.models,
-                   show_progress=self.show_progress)  # fmt: skip
-
     def __call__(self, task: Task) -> Task:
-        job = self.job(task)
+        job = make_job(task, self.ingest, self.models, self.show_progress)
         try:
             for stage in self.stages:
                 if task.episode.status != "ok":

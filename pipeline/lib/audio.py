@@ -176,7 +176,8 @@ def quiet_windows(
 
 
 class AudioWindows:
-    """A file's audio as (offset, samples) windows; `duration` and `notes` are known once they are read.
+    """A file's audio as (offset, samples) windows; `declared` is the container's duration, `duration` and
+    `notes` are known once the windows are read.
 
     A recording no longer than `window_s` is one window of the audio decoded beforehand (shared by the stages
     that read samples); a longer one is decoded again as it is read, window by window, so memory stays flat
@@ -186,6 +187,7 @@ class AudioWindows:
     def __init__(self, decoded: DecodedAudio | None, reader: AudioReader | None, window_s: float, search_s: float):
         self.decoded, self.reader = decoded, reader
         self.window_s, self.search_s = window_s, search_s
+        self.declared = (decoded.info if decoded else reader.info).declared_duration
         self.duration: float | None = decoded.duration if decoded else None
         self.notes: list[str] = list(decoded.notes) if decoded else []
 

@@ -53,11 +53,6 @@ class SpeakerIndex:
         return nearest.speaker
 
 
-def speaker_at(start: float, end: float, spans: list[SpeakerSpan]) -> str:
-    """One lookup without keeping the index (tests, single words)."""
-    return SpeakerIndex(spans).speaker_at(start, end)
-
-
 def audio_turns(segments: list[Segment], spans: list[SpeakerSpan], max_turn_s: float) -> list[Turn]:
     """Turns from word-level speaker assignment; segments without words are assigned whole. A turn that would
     grow past `max_turn_s` seconds goes on in a new turn of the same speaker, at a segment boundary."""

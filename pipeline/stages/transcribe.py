@@ -9,7 +9,6 @@ from typing import Any
 from pipeline.config import ShowProfile, TranscribeOptions
 from pipeline.errors import ModelUnavailableError
 from pipeline.lib.asr import bound_segments, compression_ratio
-from pipeline.lib.audio import probe
 from pipeline.lib.models import ResolvedModel, resolve
 from pipeline.records import Episode, Segment, Transcription, Word, full_text
 from pipeline.engine.stage import FILE, FileStage, Job
@@ -77,11 +76,7 @@ class TranscribeStage(FileStage):
 
     def options_key(self, job: Job) -> Any:
         # The profile matters only through what reaches the decoder: language and vocabulary.
-        return decode_kwargs(self.options, job.profile) | {"options": self.options,
-            "decode": job.ingest,
-            "model": self.options.model, "compute_type": self.options.compute_type,
-            "batched": self.options.batched, "batch_size": self.options.batch_size if self.options.batched else None,
-        }  # fmt: skip
+        return decode_kwargs(self.options, job.profile) | {"options": self.options, "decode": job.ingest}
 
     def applies_to(self, episode: Episode) -> bool:
         return episode.source.kind == "audio"
@@ -112,7 +107,7 @@ class TranscribeStage(FileStage):
         segments: list[Segment] = []
         dropped: list[str] = []
         speech, info = 0.0, None
-        with self._progress(job) as bar:
+        with self._progress(job, windows.declared) as bar:
             for offset, samples in windows:
                 segments_iter, info = model.transcribe(samples, **kwargs)
                 if detected and kwargs["language"] is None and info.language_probability > 0:
@@ -188,10 +183,9 @@ class TranscribeStage(FileStage):
         )  # fmt: skip
 
     @staticmethod
-    def _progress(job: Job):
+    def _progress(job: Job, total: float | None):
         """A progress bar in audio seconds (the declared duration: long files are read as they are decoded)."""
         from tqdm import tqdm
 
-        total = probe(job.path).declared_duration
         return tqdm(total=round(total or 0, 1) or None, unit="s", desc=job.path.name, leave=False,
                     disable=not job.show_progress)  # fmt: skip
