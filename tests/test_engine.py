@@ -134,7 +134,8 @@ def test_the_default_plan_is_valid_and_ordered():
     from pipeline.plan import default_plan
 
     names = [s.name for s in default_plan(CONFIG).stages]
-    assert names == ["ingest", "transcribe", "diarize", "dedup", "speakers", "entities", "figures", "summary"]
+    assert names == ["ingest", "transcribe", "diarize", "recover", "correct", "dedup", "speakers", "entities", "figures",
+                     "summary"]  # fmt: skip
 
 
 # ------------------------------------------------------------------------------------------------ cache keys

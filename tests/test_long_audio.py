@@ -69,7 +69,7 @@ def test_audio_turns_are_bounded():
     segments = [Segment(id=i, start=10.0 * i, end=10.0 * i + 9, text=f"文{i}", speaker=None, line=None,
                         words=words_at(10.0 * i, [f"文{i}"], step=9)) for i in range(30)]  # fmt: skip
     one_voice = [SpeakerSpan(start=0.0, end=300.0, speaker="SPEAKER_00")]
-    turns = audio_turns(segments, one_voice, max_turn_s=120)
+    turns = audio_turns(segments, one_voice, max_turn_s=120, snap_s=0.0)
     assert len(turns) == 3 and all(t.speaker == "SPEAKER_00" for t in turns)
     assert all(t.end - t.start <= 120 for t in turns)
     assert [s for t in turns for s in t.segments] == list(range(30))
@@ -127,7 +127,9 @@ def test_stage_windows_drops_non_speech_and_redecodes_loops(tmp_path, monkeypatc
     assert any("non-speech" in n and "you." in n for n in episode.notes)
     assert texts.count("佐藤花子です。") == 3 and not any("佐 佐 佐" in t for t in texts)  # the loop re-decoded
     assert all(c["vad_filter"] is False and "batch_size" not in c for c in fake.sequential_calls)
-    assert sum("re-decoded a looping segment" in n for n in episode.notes) == 3
+    loops = episode.transcription.recoveries
+    assert [(r.reason, r.kept) for r in loops] == [("loop", True)] * 3  # each re-decode recorded, with both texts
+    assert loops[0].before.startswith("佐藤花子 佐 佐") and loops[0].after == "佐藤花子です。 今日は交通の話です。"
     starts = [s.start for s in episode.segments]
     assert starts == sorted(starts) and starts[-1] > 100  # times run on across windows
     assert [s.id for s in episode.segments] == list(range(len(episode.segments)))
@@ -160,3 +162,30 @@ def test_windowed_processing_matches_the_whole_file(tmp_path, sample_reference):
     assert abs(cer(reference, windows.text) - cer(reference, whole.text)) < 0.02
     assert {s.name for s in windows.speakers} == {s.name for s in whole.speakers}  # the hosts named in both
     assert windows.diarization.speaker_count == whole.diarization.speaker_count
+
+
+class FakeSkipping(FakeBatched):
+    """One window: a normal segment, then 15 s of speech the batched decoder wrote as two characters."""
+
+    def transcribe(self, samples, **kwargs):
+        self.windows.append(samples.size / RATE)
+        segments = [fake_segment(1.0, 4.0, "運賃は200円です"), fake_segment(10.0, 25.0, "はい")]
+        return iter(segments), SimpleNamespace(language="ja", language_probability=0.99, duration=samples.size / RATE,
+                                               duration_after_vad=18.0)  # fmt: skip
+
+
+def test_a_segment_with_far_too_few_letters_for_its_length_is_decoded_again(tmp_path, monkeypatch):
+    path = write_wav(tmp_path / "call.wav", np.zeros(30 * RATE, np.float32))
+    config = load_config()
+    fake = FakeSkipping()
+    monkeypatch.setattr(TranscribeStage, "_load", lambda self, job: fake)
+    monkeypatch.setattr(TranscribeStage, "model_identity", lambda self: "fake")
+    from pipeline.engine.work import blank_episode
+
+    episode = blank_episode(path, "call.wav", "0", "audio", 0, "h")
+    job = Job(path=path, sha256="0", profile=None, ingest=config.ingest, models=ModelStore(), show_progress=False)
+    TranscribeStage(config.transcribe, tmp_path).run(episode, job)
+    (redecoded,) = episode.transcription.recoveries
+    assert (redecoded.reason, redecoded.start, redecoded.end, redecoded.kept) == ("low_confidence", 10.0, 25.0, True)
+    assert [s.text for s in episode.segments] == ["運賃は200円です", "佐藤花子です。", "今日は交通の話です。"]
+    assert episode.segments[1].start == 10.0  # the re-decoded words at their place in the file

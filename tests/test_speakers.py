@@ -39,7 +39,7 @@ def test_asr_segment_is_split_where_the_speaker_changes_and_turns_merge():
     seg0 = Segment(id=0, start=0.0, end=2.0, text="はいそうです", speaker=None, line=None, words=words("はいそう", 0.0, 0.25) + words("です", 1.0, 0.5))
     seg1 = Segment(id=1, start=2.1, end=3.0, text="ね", speaker=None, line=None, words=words("ね", 2.1, 0.9))
     s = spans((0.0, 0.95, "SPEAKER_00"), (0.95, 3.0, "SPEAKER_01"))
-    turns = audio_turns([seg0, seg1], s, OPTIONS.max_turn_s)
+    turns = audio_turns([seg0, seg1], s, OPTIONS.max_turn_s, 0.0)
     assert [(t.speaker, t.text, t.segments) for t in turns] == [
         ("SPEAKER_00", "はいそう", [0]), ("SPEAKER_01", "です ね", [0, 1]),
     ]  # fmt: skip
@@ -48,9 +48,25 @@ def test_asr_segment_is_split_where_the_speaker_changes_and_turns_merge():
     assert [s.speaker for s in labelled] == ["SPEAKER_00", "SPEAKER_01"]  # 4 words of A against 2 of B
 
 
+def test_turn_edges_snap_to_the_speakers_diarized_speech_but_not_into_the_next_turn():
+    # the words say 0.6-1.8 and 2.6-3.4; diarization says A 0.2-2.2, B 2.2-3.9, A again 9.0-12.0
+    seg = Segment(id=0, start=0.6, end=3.4, text="はいそうです", speaker=None, line=None,
+                  words=words("はいそ", 0.6, 0.4) + words("うです", 2.6, 0.266))  # fmt: skip
+    s = spans((0.2, 2.2, "SPEAKER_00"), (2.2, 3.9, "SPEAKER_01"), (9.0, 12.0, "SPEAKER_00"))
+    turns = audio_turns([seg], s, OPTIONS.max_turn_s, 1.0)
+    assert [(t.speaker, t.start, t.end) for t in turns] == [("SPEAKER_00", 0.2, 2.2), ("SPEAKER_01", 2.2, 3.9)]
+    unsnapped = audio_turns([seg], s, OPTIONS.max_turn_s, 0.0)
+    assert [(t.start, t.end) for t in unsnapped] == [(0.6, 1.8), (2.6, 3.398)]
+    far = audio_turns([seg], spans((0.2, 2.2, "SPEAKER_00"), (2.2, 5.0, "SPEAKER_01")), OPTIONS.max_turn_s, 1.0)
+    assert far[1].end == 3.398  # the span ends 1.6 s after the last word: more than snap_s, left as it is
+    # words timed from the start of their chunk (0.6) into the pause after (3.4) while the speech is 1.0-3.0
+    late = audio_turns([seg], spans((1.0, 2.2, "SPEAKER_00"), (2.2, 3.0, "SPEAKER_01")), OPTIONS.max_turn_s, 1.0)
+    assert [(t.start, t.end) for t in late] == [(1.0, 2.2), (2.2, 3.0)]
+
+
 def test_word_on_a_boundary_goes_to_the_speaker_who_covers_it():
     seg = Segment(id=0, start=0.0, end=2.0, text="あい", speaker=None, line=None, words=[Word(start=0.0, end=1.0, text="あ", probability=0.9), Word(start=0.9, end=1.6, text="い", probability=0.9)])
-    turns = audio_turns([seg], spans((0.0, 1.0, "SPEAKER_00"), (1.0, 2.0, "SPEAKER_01")), OPTIONS.max_turn_s)
+    turns = audio_turns([seg], spans((0.0, 1.0, "SPEAKER_00"), (1.0, 2.0, "SPEAKER_01")), OPTIONS.max_turn_s, 0.0)
     assert [(t.speaker, t.text) for t in turns] == [("SPEAKER_00", "あ"), ("SPEAKER_01", "い")]
 
 

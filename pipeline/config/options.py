@@ -66,6 +66,13 @@ def _suffix(text: str) -> str:
     return text
 
 
+def _context_suffix(text: str) -> str:
+    if not re.fullmatch(r"(\.[a-z0-9]+){2,}", text):
+        raise ValueError("must be two or more dot-suffixes in lower case (.notes.txt), so a notes file is never "
+                         "taken for a transcript of its own name")  # fmt: skip
+    return text
+
+
 def _language(text: str) -> str:
     if not re.fullmatch(r"[a-z]{2,3}", text):
         raise ValueError("must be an ISO 639 language code in lower case (ja, en, yue)")
@@ -91,6 +98,7 @@ Regex = Annotated[str, AfterValidator(_regex)]
 PlainName = Annotated[str, AfterValidator(_plain_name)]
 Suffix = Annotated[str, AfterValidator(_suffix)]
 Language = Annotated[str, AfterValidator(_language)]
+ContextSuffix = Annotated[str, AfterValidator(_context_suffix)]
 Printable = Annotated[str, AfterValidator(_printable)]
 IndexName = Annotated[str, AfterValidator(_index_name)]
 
@@ -100,6 +108,7 @@ class InputOptions(Record):
     text_extensions: list[Suffix] = doc("file suffixes read as transcripts (.txt with speaker prefixes, .srt, .vtt)")
     skip_folders: list[PlainName] = doc("folder names not read when an input folder is read recursively")
     shows_dir: NonEmpty = doc("folder of show profiles (*.yaml)")
+    context_suffix: ContextSuffix = doc("a file <stem><context_suffix> is the context (show notes) of <stem>.*")
 
     @model_validator(mode="after")
     def _one_kind_per_suffix(self) -> InputOptions:
@@ -157,6 +166,51 @@ class TranscribeOptions(Record):
     vocabulary_as: Literal["hotwords", "initial_prompt", "both", "none"] = doc("how show vocabulary is used")
     max_segment_s: float = doc("a longer ASR segment is cut between words (a runaway segment is not one sentence)", gt=0)
     redecode_loops: bool = doc("re-decode, sequentially with temperature fallback, a segment that loops")
+    redecode_below_logprob: float | None = doc("re-decode a batched segment whose average log-probability is lower "
+                                               "(null = off)", le=0)  # fmt: skip
+    redecode_min_chars_per_s: float = doc("re-decode a batched segment of at least redecode_min_s seconds that holds "
+                                          "fewer letters per second (0 = off)", ge=0)  # fmt: skip
+    redecode_min_s: float = doc("shortest segment judged by its letters per second", gt=0)
+    context_in_prompt: bool = doc("the names and terms of the episode's notes join the show vocabulary in the prompt")
+    prompt_max_chars: int = doc("longest prompt in characters (Whisper reads at most 223 prompt tokens)", ge=0, le=220)
+
+
+class RecoverOptions(Record):
+    enabled: bool = doc("re-decode diarized speech that has no words, and segments that copy earlier text")
+    min_gap_s: float = doc("a stretch of diarized speech with no words at least this long is decoded again", gt=0)
+    min_inside_gap_s: float = doc("... or this long, when it lies inside a decoded segment", gt=0)
+    pad_s: float = doc("seconds of audio added on each side of a stretch decoded again", ge=0, le=2)
+    join_s: float = doc("stretches without words closer than this are decoded as one", ge=0)
+    max_word_s: float = doc("a word timed longer than this covers only its last max_word_s seconds", gt=0)
+    copy_min_chars: int = doc("a segment of at least this many characters that repeats an earlier one is decoded "
+                              "again", ge=1)  # fmt: skip
+    copy_similarity: float = doc("0-100 similarity at which a segment counts as a copy of an earlier one", ge=50, le=100)
+
+
+class CorrectOptions(Record):
+    enabled: bool = doc("correct names and terms in ASR text by reading")
+    use_batch_text: bool = doc("names found in the batch's text transcripts join the lexicon")
+    max_span_words: int = doc("longest run of Sudachi words compared with the lexicon", ge=1, le=12)
+    min_morae: int = doc("shortest entry (morae of its key) corrected to, from the profile, gazetteers, notes or "
+                         "batch text", ge=2)  # fmt: skip
+    min_morae_national: int = doc("shortest national-list entry corrected to", ge=2)
+    sound_min_morae: int = doc("entries of at least this many morae also match kanji read one by one (高生 as コウセイ)",
+                               ge=3)  # fmt: skip
+    long_name_morae: int = doc("an entry this long (morae) is matched by its reading alone, however ordinary the "
+                               "words that read like it (経済産業賞)", ge=4)  # fmt: skip
+    one_off_min_morae: int = doc("entries of at least this many morae also match a reading one mora off", ge=3)
+    two_off_min_morae: int = doc("... and two morae off from this many", ge=4)
+    unsure_below: float = doc("a word decoded with a lower probability counts as unsure (near matches need one)",
+                              ge=0, le=1)  # fmt: skip
+    national_weight: float = doc("score factor of national-list entries (episode sources weigh 1)", gt=0, le=1)
+    min_score: float = doc("weakest evidence acted on (1 = same reading)", ge=0, le=1)
+
+    @model_validator(mode="after")
+    def _order(self) -> CorrectOptions:
+        if self.two_off_min_morae <= self.one_off_min_morae:
+            raise ValueError(f"two_off_min_morae ({self.two_off_min_morae}) must be more than one_off_min_morae "
+                             f"({self.one_off_min_morae})")  # fmt: skip
+        return self
 
 
 class DedupOptions(Record):
@@ -236,6 +290,7 @@ class SpeakersOptions(Record):
         "regular expression whose group 1 is a name introduced in the text"
     )
     max_turn_s: float = doc("an audio turn longer than this is continued in a new turn of the same speaker", gt=0)
+    snap_s: float = doc("an audio turn's edges move out to its speaker's diarized speech at most this far", ge=0, le=5)
 
 
 class EntitiesOptions(Record):
@@ -244,6 +299,9 @@ class EntitiesOptions(Record):
     languages: list[Language] = doc("transcript languages the model reads; other episodes get a note instead")
     batch_size: int = doc("sentences per nlp.pipe batch", ge=1)
     gazetteers: list[NonEmpty] = doc("gazetteer files (names, labels, aliases) for every show; profiles add their own")
+    name_lists: list[NonEmpty] = doc("national name lists (configs/lexicon/*.tsv: surface, reading, kind, source): names "
+                                     "found as written, and what ASR text is corrected to")  # fmt: skip
+    name_list_labels: dict[NonEmpty, NonEmpty] = doc("GiNZA label of each kind of the name lists (municipality: City)")
     # HASHTAG and OTHER are given by the stage itself; the records document these types.
     coarse_types: dict[Literal["PERSON", "ORG", "LOCATION", "PRODUCT", "EVENT", "WORK"], list[NonEmpty]] = doc(
         "coarse type -> the fine labels it covers (each label in one type); other kept labels are OTHER"
@@ -313,6 +371,8 @@ class Config(Record):
     input: InputOptions
     ingest: IngestOptions
     transcribe: TranscribeOptions
+    recover: RecoverOptions
+    correct: CorrectOptions
     dedup: DedupOptions
     diarize: DiarizeOptions
     speakers: SpeakersOptions

@@ -7,6 +7,9 @@ Episode ids are unique within a run and stable across runs:
   them takes as many of its parent folders in front as make it distinct (`inA/x.txt`, `inB/x.txt`);
 - characters are kept as they are (`x y.txt` and `x_y.txt` stay two ids), except that control and line-
   separator characters, `%` and `#` (the turn id separator) are percent-encoded, so the rule stays one-to-one.
+A file named `<stem>.notes.txt` (input.context_suffix) is not an input: it is the context of the file beside it
+with the same stem (show notes of `<stem>.mp3`), and is skipped with its reason when there is none.
+
 Folders are read recursively, in order of relative path; hidden files and folders (a leading `.`) and folders named in
 `input.skip_folders` are skipped.
 
@@ -33,9 +36,21 @@ from pipeline.config import InputOptions
 class Input:
     path: Path
     episode_id: str
+    context: Path | None = None  # <stem>.notes.txt beside the file: text about the episode, not a transcript
+
+
+def is_context(path: Path, options: InputOptions) -> bool:
+    """A notes file (onemorning_2023-07-05.notes.txt): the context of the episode beside it with the same stem."""
+    return path.name.lower().endswith(options.context_suffix) and len(path.name) > len(options.context_suffix)
+
+
+def context_stem(path: Path, options: InputOptions) -> str:
+    return path.name[: -len(options.context_suffix)]
 
 
 def input_kind(path: Path, options: InputOptions) -> str | None:
+    if is_context(path, options):
+        return None
     suffix = path.suffix.lower()
     if suffix in options.audio_extensions:
         return "audio"
@@ -159,15 +174,38 @@ def discover(inputs: list[Path], options: InputOptions) -> tuple[list[Input], li
         if real not in chosen or (chosen[real].via_link and not entry.via_link):
             chosen[real] = entry
     found: list[tuple[Path, tuple[str, ...]]] = []
+    notes: list[Path] = []
     for real, entry in zip(reals, entries):
         if chosen[real] is not entry:
             continue
-        if input_kind(entry.path, options):
+        if is_context(entry.path, options):
+            notes.append(entry.path)
+        elif input_kind(entry.path, options):
             found.append((entry.path, entry.parts))
         else:
             skipped.append(Skipped(entry.path, "unsupported file type"))
+    contexts, orphans = attach_contexts([path for path, _ in found], notes, options)
+    skipped += orphans
     read = {path for path, _ in found}  # a link skipped inside its folder but also named on the command line
-    return assign_ids(found), [s for s in skipped if s.path not in read]
+    inputs = [Input(i.path, i.episode_id, contexts.get(i.path)) for i in assign_ids(found)]
+    return inputs, [s for s in skipped if s.path not in read]
+
+
+def attach_contexts(files: list[Path], notes: list[Path], options: InputOptions) -> tuple[dict[Path, Path], list[Skipped]]:
+    """Each notes file to the files beside it with its stem (x.notes.txt -> x.mp3; x.mp3 and x.txt both get it).
+    A notes file with no such file is skipped with its reason: it is never read as a transcript of its own."""
+    by_place: dict[tuple[Path, str], list[Path]] = defaultdict(list)
+    for path in files:
+        by_place[(path.parent, path.stem)].append(path)
+    contexts: dict[Path, Path] = {}
+    orphans: list[Skipped] = []
+    for note in notes:
+        owners = by_place.get((note.parent, context_stem(note, options)), [])
+        for owner in owners:
+            contexts[owner] = note
+        if not owners:
+            orphans.append(Skipped(note, f"episode notes with no episode beside them ({context_stem(note, options)}.*)"))
+    return contexts, orphans
 
 
 def shard(inputs: list[Input], index: int, count: int) -> list[Input]:

@@ -62,7 +62,8 @@ class Runner:
             fail(episode, "read", e)
             return Task(index, item.path, "", None, episode, {})
         episode = blank_episode(item.path, item.episode_id, sha, kind, size, self.config_hash)
-        return Task(index, item.path, sha, match_profile(item.episode_id, self.profiles), episode, {FILE: sha})
+        profile = match_profile(item.episode_id, self.profiles)
+        return Task(index, item.path, sha, profile, episode, {FILE: sha}, context=item.context)
 
     def run(self, inputs: list[Input], on_file: OnFile | None = None) -> list[Episode]:
         """Every phase of the plan over the batch, then the JSONL; returns the records in input order.

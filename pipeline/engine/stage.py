@@ -54,6 +54,7 @@ class Job:
     ingest: IngestOptions
     models: ModelStore
     show_progress: bool
+    context: Path | None = None  # the episode's notes file (<stem>.notes.txt), read by ingest
     _audio: DecodedAudio | None = field(default=None, repr=False)
 
     def audio(self) -> DecodedAudio:

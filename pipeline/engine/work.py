@@ -28,7 +28,7 @@ def blank_episode(path: Path, episode_id: str, sha256: str, kind: str, size: int
             path=str(path), name=path.name, sha256=sha256, size_bytes=size, kind=kind,
             format=path.suffix.lower().lstrip("."), codec=None, sample_rate=None, channels=None,
         ),
-        show=Show(profile=None, name=None, station=None, air_date=None, air_date_from=None),
+        show=Show(profile=None, name=None, station=None, air_date=None, air_date_from=None), context=None,
         transcription=None, duration=None, text="", segments=[], summary=None, dedup=None, diarization=None,
         speakers=[], turns=[], entities=[], figures=[], notes=[], error=None,
         provenance=Provenance(pipeline_version=__version__, config_hash=config_hash, models={}, stages=[]),
@@ -51,6 +51,7 @@ class Task:
     episode: Episode
     keys: dict[str, str]  # content key of each field set so far (see engine/cache.py)
     seconds: float = 0.0
+    context: Path | None = None  # the episode's notes file, if one lies beside it
 
     def input_keys(self, stage: Stage) -> dict[str, str]:
         return {name: self.keys.get(name, UNSET) for name in stage.requires}
@@ -59,7 +60,7 @@ class Task:
 def make_job(task: Task, ingest: IngestOptions, models: ModelStore, show_progress: bool) -> Job:
     """The context a stage gets for one task (for file stages in a worker, for batch stages in the driver)."""
     return Job(path=task.path, sha256=task.sha256, profile=task.profile, ingest=ingest, models=models,
-               show_progress=show_progress)  # fmt: skip
+               show_progress=show_progress, context=task.context)  # fmt: skip
 
 
 def prepare(stage: Stage, task: Task, job: Job) -> tuple[str, str]:

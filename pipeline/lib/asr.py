@@ -39,3 +39,42 @@ def _split(segment: Segment, max_s: float) -> list[Segment]:
     remainder = Segment(id=segment.id, start=rest[0].start, end=segment.end, text="".join(w.text for w in rest).strip(),
                         speaker=segment.speaker, line=segment.line, words=rest)  # fmt: skip
     return [piece, *_split(remainder, max_s)]
+
+
+def _union(intervals: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    out: list[tuple[float, float]] = []
+    for a, b in sorted(intervals):
+        if out and a <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], b))
+        elif b > a:
+            out.append((a, b))
+    return out
+
+
+# Whisper's word times drift by up to about 0.2 s at a word's edges: a word covers this much around it.
+WORD_EDGE_S = 0.25
+
+
+def speech_gaps(speech: list[tuple[float, float]], covered: list[tuple[float, float]], min_gap_s: float,
+                join_s: float = 0.0) -> list[tuple[float, float]]:  # fmt: skip
+    """Stretches of speech (seconds) that no covered interval (a word) reaches, those less than join_s apart taken
+    as one (with the pause between), kept when at least min_gap_s long."""
+    words = _union([(a - WORD_EDGE_S, b + WORD_EDGE_S) for a, b in covered])
+    gaps: list[tuple[float, float]] = []
+    for a, b in _union(speech):
+        position = a
+        for c, d in words:
+            if d <= position or c >= b:
+                continue
+            if c > position:
+                gaps.append((position, c))
+            position = max(position, d)
+        if position < b:
+            gaps.append((position, b))
+    joined: list[tuple[float, float]] = []
+    for a, b in gaps:
+        if joined and a - joined[-1][1] < join_s and not any(joined[-1][1] < c < a for c, _ in words):
+            joined[-1] = (joined[-1][0], b)
+        else:
+            joined.append((a, b))
+    return [(round(a, 3), round(b, 3)) for a, b in joined if b - a >= min_gap_s]

@@ -53,9 +53,10 @@ class SpeakerIndex:
         return nearest.speaker
 
 
-def audio_turns(segments: list[Segment], spans: list[SpeakerSpan], max_turn_s: float) -> list[Turn]:
+def audio_turns(segments: list[Segment], spans: list[SpeakerSpan], max_turn_s: float, snap_s: float) -> list[Turn]:
     """Turns from word-level speaker assignment; segments without words are assigned whole. A turn that would
-    grow past `max_turn_s` seconds goes on in a new turn of the same speaker, at a segment boundary."""
+    grow past `max_turn_s` seconds goes on in a new turn of the same speaker, at a segment boundary. Turn edges
+    are then snapped to the speaker's diarized speech (snap_turns)."""
     index = SpeakerIndex(spans)
     turns: list[Turn] = []
 
@@ -83,7 +84,34 @@ def audio_turns(segments: list[Segment], spans: list[SpeakerSpan], max_turn_s: f
             add(index.speaker_at(word.start, word.end), segment, [word], word.start, word.end, word.text)
     for turn in turns:
         turn.text = turn.text.strip()
-    return [t for t in turns if t.text]
+    return snap_turns([t for t in turns if t.text], index, snap_s)
+
+
+def snap_turns(turns: list[Turn], index: SpeakerIndex, snap_s: float) -> list[Turn]:
+    """Each turn's edges moved to the edges of its speaker's diarized speech, when those lie at most snap_s away,
+    never into the turn before or after: Whisper's word times are loose at the edges (a first word timed from the
+    start of its chunk, a last one into the pause), diarization's are not, so a turn then covers what its speaker
+    said and not the silence around it (search hits and clips start where the speech starts). The words of a
+    turn are held inside it, so every time in the record (words, mentions, summary sentences) lies in its turn."""
+    for i, turn in enumerate(turns):
+        if turn.start is None or turn.end is None:
+            continue
+        floor = turns[i - 1].end if i > 0 and turns[i - 1].end is not None else 0.0
+        ceiling = turns[i + 1].start if i + 1 < len(turns) and turns[i + 1].start is not None else float("inf")
+        own = sorted(s for s in index.tree.overlap(turn.start - snap_s, turn.end + snap_s) if s.data == turn.speaker)
+        if not own:
+            continue
+        start, end = turn.start, turn.end
+        if abs(own[0].begin - turn.start) <= snap_s:
+            start = max(own[0].begin, floor)
+        if abs(own[-1].end - turn.end) <= snap_s:
+            end = min(own[-1].end, ceiling)
+        if start < end:
+            turn.start, turn.end = round(start, 3), round(end, 3)
+            for word in turn.words:  # an edge word timed into the silence is held to the speech (words stay inside)
+                word.start = min(max(word.start, turn.start), turn.end)
+                word.end = max(min(word.end, turn.end), word.start)
+    return turns
 
 
 def label_segments(segments: list[Segment], turns: list[Turn]) -> list[Segment]:

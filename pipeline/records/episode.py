@@ -10,7 +10,8 @@ from typing import Literal
 
 from pipeline.records.base import Record, doc
 
-SCHEMA_VERSION = "1.1"  # 1.1: episode ids are paths relative to the input folder, suffix kept
+SCHEMA_VERSION = "1.2"  # 1.1: episode ids are paths relative to the input folder, suffix kept; 1.2: context,
+# corrections and recoveries
 
 FigureKind = Literal["money", "count", "percent", "ratio", "quantity", "duration", "date", "time"]
 Qualifier = Literal["at_least", "more_than", "approx", "at_most", "less_than"]
@@ -83,6 +84,51 @@ class Show(Record):
     air_date_from: Literal["filename", "text"] | None = doc("where air_date was found")
 
 
+class Recovery(Record):
+    """A stretch of audio decoded a second time, sequentially with temperature fallback: speech that diarization
+    found but the first decoding left without words, a segment that copies earlier text, or one decoded with low
+    confidence (or looping)."""
+
+    start: float = doc("seconds")
+    end: float = doc("seconds")
+    reason: Literal["no_words", "copy", "low_confidence", "loop"] = doc(
+        "no_words: diarized speech with no words; copy: the words repeat an earlier segment; low_confidence: "
+        "average log-probability or speaking rate says the decoding went wrong; loop: the text compresses like a "
+        "repetition loop"
+    )
+    before: str = doc("the text there before ('' for no words)")
+    after: str = doc("the text of the second decoding")
+    kept: bool = doc("true when the second decoding replaced (or filled) the first")
+
+
+class Correction(Record):
+    """A name or term in the ASR text replaced by a lexicon entry that sounds the same (or nearly)."""
+
+    segment: int = doc("Segment.id")
+    span: list[int] = doc("[start, end) character offsets of the corrected text in the segment's text")
+    time: list[float] | None = doc("[start, end] seconds of the words corrected")
+    original: str = doc("the text as recognised")
+    corrected: str = doc("the lexicon's written form put in its place")
+    reading: str = doc("katakana reading of the original")
+    term_reading: str = doc("katakana reading of the lexicon entry")
+    source: Literal["profile", "gazetteer", "context", "batch_text", "national"] = doc(
+        "where the entry comes from: the show profile, a gazetteer, the episode's .notes.txt, a text transcript "
+        "of the same batch, or the national name list (configs/lexicon)"
+    )
+    kind: str = doc("what the entry names (person, municipality, company, government, term, ...)")
+    distance: int = doc("morae that differ between the two readings (0 = same reading)")
+    score: float = doc("0-1 strength of the evidence (reading similarity, weighed by the entry's source)")
+
+
+class EpisodeContext(Record):
+    """Text about the episode from a file beside it, <stem>.notes.txt (the programme's web page, show notes)."""
+
+    path: str = doc("path of the notes file")
+    sha256: str = doc("hash of its bytes")
+    text: str = doc("its text (at most the first 20,000 characters)")
+    terms: list[str] = doc("names and terms read from it: they feed the decoder's prompt and the correction lexicon")
+
+
 class Transcription(Record):
     """How the transcript was obtained."""
 
@@ -92,6 +138,9 @@ class Transcription(Record):
     model: str | None = doc("model identity used for ASR")
     speech_duration: float | None = doc("seconds of speech kept by VAD")
     seconds: float | None = doc("wall time of recognition")
+    prompt: str | None = doc("the initial prompt given to the decoder (show vocabulary and context terms), if any")
+    recoveries: list[Recovery] = doc("stretches decoded a second time, and why")
+    corrections: list[Correction] = doc("names and terms corrected by reading; the original text is in each")
 
 
 class StageRun(Record):
@@ -309,6 +358,7 @@ class Episode(Record):
     status: Literal["ok", "error"] = doc("error: see `error`; the other fields may be partial")
     source: Source = doc("the input file")
     show: Show = doc("programme metadata")
+    context: EpisodeContext | None = doc("the episode's notes file (<stem>.notes.txt beside it), when there is one")
     transcription: Transcription | None = doc("how the text was obtained")
     duration: float | None = doc("seconds of decoded audio, or null for text")
     text: str = doc("full transcript after deduplication, one segment per line")

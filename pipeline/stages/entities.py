@@ -8,12 +8,16 @@ from typing import Any
 
 from pipeline.config import EntitiesOptions, GazetteerEntry, ShowProfile, SpeakersOptions, load_gazetteer, resolve_path
 from pipeline.engine.stage import FileStage, Job
-from pipeline.lib.entities import Cluster, EntityRecognizer, Pattern, merge, patterns_for, repair
+from pipeline.lib.lexicon import list_digest, load_name_list
+from pipeline.lib.entities import Cluster, EntityRecognizer, Mention, Pattern, merge, patterns_for, repair
 from pipeline.lib.speakers import name_candidates
 from pipeline.records import Entity, EntityMention, Episode
+from pipeline.text.reader import Reader
 from pipeline.text.sentences import time_of
 
 _JAPANESE = re.compile(r"[ぁ-ゖァ-ヺ一-龥]")
+# A space between two Japanese characters is where Whisper joined two chunks, not part of a name.
+_WHISPER_SPACE = re.compile(r"(?<=[ぁ-ゖァ-ヺー一-龥々]) +(?=[ぁ-ゖァ-ヺー一-龥々])")
 
 
 def profile_entries(profile: ShowProfile | None) -> list[GazetteerEntry]:
@@ -42,14 +46,50 @@ def text_names(episode: Episode, options: SpeakersOptions) -> list[tuple[str, st
     return names
 
 
+
+def _letter(ch: str) -> bool:
+    return ch.isalnum() and not "ぁ" <= ch <= "ゖ"  # hiragana after a name is a particle (富士通は), not more name
+
+
+def listed_mentions(texts: list[str], names: dict[str, str], found: list[Mention]) -> list[Mention]:
+    """Mentions of the national lists' names where they stand as whole names and nothing found covers them: after
+    the model, so a longer name it found (富士通Japan, 自民党本部) keeps its own mention. A name continued by a
+    letter is part of a longer one; one that follows a letter of its own script too (イオン in ミリオン); a place
+    may follow a prefecture (福岡県宗像市)."""
+    out: list[Mention] = []
+    for index, text in enumerate(texts):
+        taken = [(m.start, m.end) for m in found if m.text_index == index]
+        for name in (n for n in names if n in text):
+            for match in re.finditer(re.escape(name), text):
+                a, b = match.span()
+                if b < len(text) and _letter(text[b]) or a > 0 and _letter(text[a - 1]) and not _is_kanji(name[0]):
+                    continue
+                if any(a < e and s < b for s, e in taken):
+                    continue
+                out.append(Mention(index, a, b, name, names[name], "gazetteer", name))
+                taken.append((a, b))
+    return out
+
+
+def _is_kanji(ch: str) -> bool:
+    return "一" <= ch <= "龥" or ch == "々"
+
+
+def is_common_word(name: str, reader: Reader) -> bool:
+    """A listed name that is also one ordinary word (the company フリー, the word free): a name only in context,
+    so not looked for as written."""
+    words = list(reader.tokenize(name))
+    return len(words) == 1 and words[0][2].part_of_speech()[1] == "普通名詞"
+
+
 class EntitiesStage(FileStage):
     """GiNZA loads once per process, on the first episode that needs it."""
 
     name = "entities"
-    version = "1"
+    version = "2"  # 2: names of the national lists and of the episode's notes
     # turns and speakers: what is read and who said it; dedup and segments: names from credits and
     # introductions; transcription and text: the language
-    requires = ("turns", "speakers", "dedup", "segments", "transcription", "text")
+    requires = ("turns", "speakers", "dedup", "segments", "transcription", "text", "context")
     produces = ("entities",)
 
     def __init__(self, options: EntitiesOptions, speakers: SpeakersOptions) -> None:
@@ -59,7 +99,29 @@ class EntitiesStage(FileStage):
 
     def options_key(self, job: Job) -> Any:
         return {"entities": self.options, "speakers": self.speakers, "gazetteer": self.gazetteer,
-                "profile": profile_entries(job.profile)}  # fmt: skip
+                "profile": profile_entries(job.profile), "name_lists": [list_digest(resolve_path(p)) for p in self.options.name_lists]}  # fmt: skip
+
+    def mentions(self, job: Job, texts: list[str], patterns: list[Pattern]) -> list[Mention]:
+        raw = self.recognizer(job)(texts, patterns, self.options.max_sentence_chars)
+        return repair(
+            texts, raw, patterns, drop_labels=set(self.options.drop_labels),
+            coarse_types=self.options.coarse_types, org_suffixes=self.options.org_suffixes,
+            honorifics=tuple(self.speakers.honorifics), propagate_min_chars=self.options.propagate_min_chars,
+        )  # fmt: skip
+
+    def noted_names(self, job: Job, notes: str, patterns: list[Pattern]) -> list[GazetteerEntry]:
+        """Entities of the episode's notes (written text: GiNZA reads it better than ASR output), as entries."""
+        found = {m.text: m.label for m in self.mentions(job, [notes], patterns) if len(m.text) >= 2}
+        return [GazetteerEntry(name=text, label=label, aliases=[]) for text, label in found.items()]
+
+    def listed_names(self, job: Job) -> dict[str, str]:
+        """Name -> label of the national lists, without names that are also one ordinary word."""
+        labels = self.options.name_list_labels
+        reader = job.models.get("sudachi", Reader)
+        return job.models.get(("name lists", *self.options.name_lists), lambda: {
+            t.surface: labels[t.kind] for path in self.options.name_lists for t in load_name_list(resolve_path(path))
+            if t.kind in labels and len(t.surface) >= 2 and not is_common_word(t.surface, reader)
+        })  # fmt: skip
 
     def recognizer(self, job: Job) -> EntityRecognizer:
         o = self.options
@@ -82,15 +144,14 @@ class EntitiesStage(FileStage):
             episode.notes.append(f"entities: not run, the model reads {', '.join(self.options.languages)} only")
             return
         texts = [turn.text for turn in episode.turns]
-        patterns: list[Pattern] = patterns_for(
-            [*profile_entries(job.profile), *self.gazetteer], text_names(episode, self.speakers)
-        )
-        raw = self.recognizer(job)(texts, patterns, self.options.max_sentence_chars)
-        mentions = repair(
-            texts, raw, patterns, drop_labels=set(self.options.drop_labels),
-            coarse_types=self.options.coarse_types, org_suffixes=self.options.org_suffixes,
-            honorifics=tuple(self.speakers.honorifics), propagate_min_chars=self.options.propagate_min_chars,
-        )  # fmt: skip
+        given = [*profile_entries(job.profile), *self.gazetteer]
+        names = text_names(episode, self.speakers)
+        if episode.context:  # the notes' own entities, found in their clean text, are looked for as written
+            given += self.noted_names(job, episode.context.text, patterns_for(given, names))
+        patterns: list[Pattern] = patterns_for(given, names)
+        mentions = self.mentions(job, texts, patterns)
+        mentions = sorted(mentions + listed_mentions(texts, self.listed_names(job), mentions),
+                          key=lambda m: (m.text_index, m.start))  # fmt: skip
         people = [s.name for s in episode.speakers if s.name]
         clusters = merge(mentions, self.options.coarse_types, people)
         episode.entities = [self._entity(i, c, episode) for i, c in enumerate(clusters)]
@@ -104,6 +165,7 @@ class EntitiesStage(FileStage):
                 turn=turn.id, speaker=turn.speaker, time=time_of(turn, m.start, m.end), span=[m.start, m.end],
                 text=m.text, label=m.label, source=m.source,
             ))  # fmt: skip
-        aliases = sorted({m.text for m in cluster.mentions} - {cluster.name})
-        return Entity(id=f"E{index}", name=cluster.name, type=cluster.type, label=cluster.label, aliases=aliases,
+        name = _WHISPER_SPACE.sub("", cluster.name)  # 日本 年金 機構 -> 日本年金機構 (TOKYO FM keeps its space)
+        aliases = sorted({m.text for m in cluster.mentions} - {name})
+        return Entity(id=f"E{index}", name=name, type=cluster.type, label=cluster.label, aliases=aliases,
                       mentions=mentions)  # fmt: skip

@@ -3,22 +3,27 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from typing import Any
 
 from pipeline.config import IngestOptions, InputOptions
 from pipeline.engine.stage import FILE, FileStage, Job
 from pipeline.errors import InputFileError
 from pipeline.lib.audio import probe
+from pipeline.lib.lexicon import names_in_text
 from pipeline.lib.showinfo import date_from_filename, date_from_text
-from pipeline.records import Episode, Show, Transcription, full_text
+from pipeline.records import Episode, EpisodeContext, Show, Transcription, full_text
+from pipeline.text.reader import Reader
 from pipeline.text.transcripts import read_transcript
+
+CONTEXT_MAX_CHARS = 20_000  # a programme page or show notes; a longer file is cut (EpisodeContext.text says so)
 
 
 class IngestStage(FileStage):
     name = "ingest"
-    version = "1"
+    version = "2"  # 2: the episode's notes file
     requires = (FILE,)
-    produces = ("source", "show", "segments", "text", "transcription")
+    produces = ("source", "show", "context", "segments", "text", "transcription")
     cacheable = False  # probing and reading text cost less than a cache lookup would save
 
     def __init__(self, input_options: InputOptions, ingest_options: IngestOptions) -> None:
@@ -48,9 +53,26 @@ class IngestStage(FileStage):
             episode.text = full_text(segments)
             episode.transcription = Transcription(
                 method="text", language=job.profile.language if job.profile else None,
-                language_probability=None, model=None, speech_duration=None, seconds=None,
+                language_probability=None, model=None, speech_duration=None, seconds=None, prompt=None,
+                recoveries=[], corrections=[],
             )  # fmt: skip
         episode.show = self._show(job, episode.text)
+        if job.context is not None:
+            episode.context = self._context(job, episode)
+
+    @staticmethod
+    def _context(job: Job, episode: Episode) -> EpisodeContext | None:
+        """The notes file beside the episode; one that cannot be read is noted and left out (the episode goes on)."""
+        try:
+            data = job.context.read_bytes()[: CONTEXT_MAX_CHARS * 4]
+            text = data.decode("utf-8-sig", errors="strict" if len(data) < CONTEXT_MAX_CHARS * 4 else "ignore")
+        except (OSError, UnicodeDecodeError) as e:
+            episode.notes.append(f"ingest: notes file {job.context.name} not read: {e}")
+            return None
+        text = text[:CONTEXT_MAX_CHARS]
+        reader = job.models.get("sudachi", Reader)
+        terms = [name for name, _ in names_in_text(text, reader, common_nouns=True)]
+        return EpisodeContext(path=str(job.context), sha256=hashlib.sha256(data).hexdigest(), text=text, terms=terms)
 
     def _show(self, job: Job, text: str) -> Show:
         profile = job.profile

@@ -31,7 +31,7 @@ class SpeakersStage(FileStage):
         audio = episode.source.kind == "audio"
         if audio:
             spans = episode.diarization.spans if episode.diarization else []
-            turns = audio_turns(episode.segments, spans, self.options.max_turn_s)
+            turns = audio_turns(episode.segments, spans, self.options.max_turn_s, self.options.snap_s)
             episode.segments = label_segments(episode.segments, turns)
         else:
             turns = text_turns(episode.segments, self.options, subtitles=episode.source.format in ("srt", "vtt"))

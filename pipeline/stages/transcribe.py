@@ -10,7 +10,8 @@ from pipeline.config import ShowProfile, TranscribeOptions
 from pipeline.errors import ModelUnavailableError
 from pipeline.lib.asr import bound_segments, compression_ratio
 from pipeline.lib.models import ResolvedModel, resolve
-from pipeline.records import Episode, Segment, Transcription, Word, full_text
+from pipeline.records import Episode, EpisodeContext, Recovery, Segment, Transcription, Word, full_text
+from pipeline.text.normalise import letters_digits
 from pipeline.engine.stage import FILE, FileStage, Job
 
 
@@ -27,9 +28,25 @@ def vocabulary_prompts(vocabulary: list[str], mode: str) -> tuple[str | None, st
     return hotwords, prompt
 
 
-def decode_kwargs(options: TranscribeOptions, profile: ShowProfile | None) -> dict[str, Any]:
+def prompt_words(options: TranscribeOptions, profile: ShowProfile | None, context: EpisodeContext | None) -> list[str]:
+    """The show's vocabulary, then the names and terms of the episode's notes, up to options.prompt_max_chars
+    (Whisper reads at most 223 prompt tokens; a Japanese character is one or two)."""
+    words = list(profile.vocabulary) if profile else []
+    if context is not None and options.context_in_prompt:
+        words += [t for t in context.terms if t not in words]
+    kept, size = [], 0
+    for word in words:
+        if size + len(word) + 1 > options.prompt_max_chars:
+            break
+        kept.append(word)
+        size += len(word) + 1
+    return kept
+
+
+def decode_kwargs(options: TranscribeOptions, profile: ShowProfile | None,
+                  context: EpisodeContext | None = None) -> dict[str, Any]:  # fmt: skip
     """faster-whisper keyword arguments from the options (one place, shared by both inference modes)."""
-    hotwords, prompt = vocabulary_prompts(profile.vocabulary if profile else [], options.vocabulary_as)
+    hotwords, prompt = vocabulary_prompts(prompt_words(options, profile, context), options.vocabulary_as)
     return dict(
         language=options.language or (profile.language if profile else None),
         task=options.task,
@@ -49,6 +66,31 @@ def decode_kwargs(options: TranscribeOptions, profile: ShowProfile | None) -> di
     )
 
 
+def sequential_kwargs(kwargs: dict[str, Any]) -> dict[str, Any]:
+    """The same decoding, sequential and with temperature fallback, for a stretch cut out already (no VAD)."""
+    return {k: v for k, v in kwargs.items() if k != "batch_size"} | {"vad_filter": False}
+
+
+def mean_logprob(segments) -> float:
+    """Average log-probability of decoded segments, weighted by their length in characters."""
+    sizes = [max(1, len(x.text.strip())) for x in segments]
+    return sum(x.avg_logprob * n for x, n in zip(segments, sizes)) / sum(sizes) if segments else float("-inf")
+
+
+def load_whisper(job: Job, options: TranscribeOptions, path: str):
+    """The process's WhisperModel for these options, loaded once and shared by the stages that decode."""
+    from faster_whisper import WhisperModel
+
+    def load():
+        try:
+            return WhisperModel(path, device=options.device, compute_type=options.compute_type,
+                                cpu_threads=options.cpu_threads)  # fmt: skip
+        except (RuntimeError, ValueError, OSError) as e:
+            raise ModelUnavailableError(f"cannot load Whisper model from {path}: {e}") from e
+
+    return job.models.get(("whisper", path, options.device, options.compute_type, options.cpu_threads), load)
+
+
 def _seconds(value: float) -> float:
     """Plain float (faster-whisper hands out numpy scalars), to the millisecond."""
     return round(float(value), 3)
@@ -56,8 +98,9 @@ def _seconds(value: float) -> float:
 
 class TranscribeStage(FileStage):
     name = "transcribe"
-    version = "2"  # 2: windows for long audio; Whisper's silence rule applied to batched segments
-    requires = (FILE,)
+    version = "3"  # 2: windows for long audio; Whisper's silence rule applied to batched segments; 3: notes in the
+    # prompt, low-confidence segments re-decoded, each re-decode recorded
+    requires = (FILE, "context")
     produces = ("segments", "text", "transcription", "duration")
 
     def __init__(self, options: TranscribeOptions, model_cache_dir: Path) -> None:
@@ -75,36 +118,25 @@ class TranscribeStage(FileStage):
         return self.resolved().identity
 
     def options_key(self, job: Job) -> Any:
-        # The profile matters only through what reaches the decoder: language and vocabulary.
-        return decode_kwargs(self.options, job.profile) | {"options": self.options, "decode": job.ingest}
+        # The profile and the notes matter only through what reaches the decoder (language, vocabulary, terms),
+        # which the context field's content key covers as well.
+        return {"options": self.options, "decode": job.ingest, "language": decode_kwargs(self.options, job.profile)["language"],
+                "vocabulary": job.profile.vocabulary if job.profile else []}
 
     def applies_to(self, episode: Episode) -> bool:
         return episode.source.kind == "audio"
 
-    def _load(self, job: Job):
-        from faster_whisper import BatchedInferencePipeline, WhisperModel
-
-        o = self.options
-        path = self.resolved().path
-
-        def load():
-            try:
-                model = WhisperModel(path, device=o.device, compute_type=o.compute_type, cpu_threads=o.cpu_threads)
-            except (RuntimeError, ValueError, OSError) as e:
-                raise ModelUnavailableError(f"cannot load Whisper model from {path}: {e}") from e
-            return BatchedInferencePipeline(model=model) if o.batched else model
-
-        return job.models.get(("whisper", path, o.device, o.compute_type, o.cpu_threads, o.batched), load)
-
     def run(self, episode: Episode, job: Job) -> None:
         windows = job.windows()
         model = self._load(job)
-        kwargs = decode_kwargs(self.options, job.profile)
+        whisper = model.model if self.options.batched else model  # for sequential re-decoding
+        kwargs = decode_kwargs(self.options, job.profile, episode.context)
         if self.options.batched:
             kwargs["batch_size"] = self.options.batch_size
         detected = kwargs["language"] is None
         started = time.perf_counter()
         segments: list[Segment] = []
+        recoveries: list[Recovery] = []
         dropped: list[str] = []
         speech, info = 0.0, None
         with self._progress(job, windows.declared) as bar:
@@ -118,8 +150,9 @@ class TranscribeStage(FileStage):
                         dropped.append(s.text.strip())
                         continue
                     found = [self._segment(len(segments), s, offset)]
-                    if self._loops(s):
-                        found = self._redecode(model, samples, job.ingest.sample_rate, s, offset, kwargs, found, episode)
+                    if reason := self._doubtful(s):
+                        piece = samples[int(s.start * job.ingest.sample_rate) : int(s.end * job.ingest.sample_rate)]
+                        found = self._redecode(whisper, piece, s, offset, kwargs, found, reason, recoveries)
                     segments.extend(found)
                 speech += info.duration_after_vad if self.options.vad_filter else info.duration
         seconds = time.perf_counter() - started
@@ -143,7 +176,18 @@ class TranscribeStage(FileStage):
             model=self.model_identity(),
             speech_duration=_seconds(speech),
             seconds=round(seconds, 3),
+            prompt=kwargs["initial_prompt"],
+            recoveries=recoveries,
+            corrections=[],
         )
+
+    def _load(self, job: Job):
+        whisper = load_whisper(job, self.options, self.resolved().path)
+        if not self.options.batched:
+            return whisper
+        from faster_whisper import BatchedInferencePipeline
+
+        return BatchedInferencePipeline(model=whisper)  # a thin wrapper: the model itself is loaded once
 
     def _non_speech(self, s) -> bool:
         """Whisper's silence rule: a segment the model itself thinks is no speech, decoded with low confidence
@@ -152,23 +196,40 @@ class TranscribeStage(FileStage):
         o = self.options
         return s.no_speech_prob > o.no_speech_threshold and s.avg_logprob < o.log_prob_threshold
 
-    def _loops(self, s) -> bool:
-        """A batched segment that compresses like a repetition loop (batched decoding has no fallback)."""
-        return self.options.batched and self.options.redecode_loops and s.compression_ratio > self.options.compression_ratio_threshold
+    def _doubtful(self, s) -> str | None:
+        """Why a batched segment should be decoded again (batched decoding has no temperature fallback): it
+        compresses like a repetition loop, or its average log-probability is low."""
+        o = self.options
+        if not o.batched:
+            return None
+        if o.redecode_loops and s.compression_ratio > o.compression_ratio_threshold:
+            return "loop"
+        if o.redecode_below_logprob is not None and s.avg_logprob < o.redecode_below_logprob:
+            return "low_confidence"
+        seconds = s.end - s.start
+        if seconds >= o.redecode_min_s and len(letters_digits(s.text)) / seconds < o.redecode_min_chars_per_s:
+            return "low_confidence"  # far fewer characters than the speech holds: the decoder skipped some of it
+        return None
 
-    def _redecode(self, model, samples, rate: int, s, offset: float, kwargs: dict[str, Any], found: list[Segment],
-                  episode: Episode) -> list[Segment]:  # fmt: skip
-        """The segment's audio decoded again sequentially, with temperature fallback; kept if it loops less."""
-        piece = samples[int(s.start * rate) : int(s.end * rate)]
-        sequential = {k: v for k, v in kwargs.items() if k != "batch_size"} | {"vad_filter": False}
-        again = [self._segment(0, r, offset + s.start) for r in model.model.transcribe(piece, **sequential)[0]]
-        before, after = s.compression_ratio, compression_ratio(" ".join(x.text for x in again))
-        keep = bool(again) and after < before
-        episode.notes.append(
-            f"re-decoded a looping segment at {offset + s.start:.1f}-{offset + s.end:.1f} s (compression ratio "
-            f"{before:.2f}) sequentially: {'kept, ratio ' + format(after, '.2f') if keep else 'the first decoding kept'}"
-        )
-        return [x.model_copy(update={"id": found[0].id + i}) for i, x in enumerate(again)] if keep else found
+    def _redecode(self, whisper, piece, s, offset: float, kwargs: dict[str, Any], found: list[Segment], reason: str,
+                  recoveries: list[Recovery]) -> list[Segment]:  # fmt: skip
+        """The segment's audio decoded again sequentially, with temperature fallback; kept if it loops less (a
+        loop) or is decoded with more confidence (low confidence)."""
+        again = list(whisper.transcribe(piece, **sequential_kwargs(kwargs))[0])
+        if reason == "loop":
+            before, after = s.compression_ratio, compression_ratio(" ".join(r.text for r in again))
+            keep = bool(again) and after < before
+        else:  # kept when it finds more of the speech without looping, or the same with more confidence
+            text = " ".join(r.text for r in again)
+            more = len(letters_digits(text)) > len(letters_digits(s.text))
+            keep = bool(again) and compression_ratio(text) <= self.options.compression_ratio_threshold and (
+                more or mean_logprob(again) > s.avg_logprob)
+        new = [self._segment(0, r, offset + s.start) for r in again]
+        recoveries.append(Recovery(
+            start=_seconds(offset + s.start), end=_seconds(offset + s.end), reason=reason, before=s.text.strip(),
+            after=" ".join(x.text for x in new), kept=keep,
+        ))  # fmt: skip
+        return [x.model_copy(update={"id": found[0].id + i}) for i, x in enumerate(new)] if keep else found
 
     @staticmethod
     def _segment(index: int, s, offset: float) -> Segment:

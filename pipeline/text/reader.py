@@ -42,6 +42,7 @@ class Reader:
 
     def __init__(self) -> None:
         self._tokenizer = None
+        self._dictionary = None
 
     def _analyser(self) -> Any:
         if self._tokenizer is None:
@@ -49,8 +50,20 @@ class Reader:
                 from sudachipy import Dictionary, SplitMode
             except ImportError as e:  # pragma: no cover - a broken install
                 raise RuntimeError("dedup and summary need SudachiPy and SudachiDict-core") from e
-            self._tokenizer = Dictionary(dict="core").create(SplitMode.C)
+            self._dictionary = Dictionary(dict="core")
+            self._tokenizer = self._dictionary.create(SplitMode.C)
         return self._tokenizer
+
+    def readings(self, surface: str) -> list[str]:
+        """Every katakana reading the dictionary holds for a surface (高 -> コウ, タカ, ...), most common first as
+        far as the dictionary orders them; [] for a surface it does not hold."""
+        self._analyser()
+        seen: list[str] = []
+        for m in self._dictionary.lookup(surface):
+            reading = katakana(m.reading_form())
+            if reading not in seen:
+                seen.append(reading)
+        return seen
 
     def tokenize(self, text: str) -> Iterator[tuple[int, int, Any]]:
         """(start, end, morpheme) for the SudachiPy mode-C morphemes of text, offsets in text. Text of any length:

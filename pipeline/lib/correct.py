@@ -1,0 +1,290 @@
+"""Reading-aware correction of recognised text: names and terms Whisper heard right but wrote wrong.
+
+Whisper writes what it hears with the characters it knows best: 厚生労働省 as 高生労働省, 宗像市 as むなかたし, 富士通 as
+藤ツ, 長谷川 as ハセガは. Their readings still match. Each run of up to `max_span_words` Sudachi words is read
+(with the other readings the dictionary holds for words it does not know, or for single kanji Whisper may have
+picked for their sound), and compared with the lexicon (pipeline/lib/lexicon.py) by phonetic key.
+
+Precision first: a wrong correction is worse than none. A span is changed only when
+- its reading equals a lexicon entry's (or, for long entries, is within one or two morae of it AND the decoder was
+  unsure of a word there or the dictionary does not know one: text with no word probabilities counts as unsure,
+  the strict case, which is how transcripts are checked for zero edits);
+- it is not a single dictionary word already (that is a homophone, not a mishearing: 帰省 is not 規制);
+- it is not itself a lexicon name, and does not overlap a name found as written;
+- exactly one written form fits best.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from itertools import product
+
+from pipeline.config import CorrectOptions
+from pipeline.lib.lexicon import Lexicon, Term, morae, phonetic_key
+from pipeline.text.normalise import fold, katakana
+
+# How particles sound (Sudachi gives the spelling's reading: は -> ハ, said ワ).
+_SPOKEN = {"は": "ワ", "へ": "エ", "を": "オ"}
+_BREAKS = {"補助記号", "空白", "記号"}  # a name never runs across punctuation
+_NOT_FIRST = {"助詞", "助動詞", "補助記号", "空白", "記号", "接尾辞"}
+_NAME_PARTS = {"名詞", "接頭辞", "接尾辞"}
+_HONORIFICS = {"さん", "様", "氏", "先生", "くん", "ちゃん"}
+_PLACE_SUFFIXES = {"都", "道", "府", "県", "市", "区", "町", "村", "省", "庁"}
+_MAX_VARIANTS = 32  # readings of one span: the product of its words' readings, capped
+
+
+@dataclass(frozen=True)
+class Piece:
+    """One Sudachi word of the text, with the readings it may stand for."""
+
+    start: int
+    end: int
+    surface: str
+    readings: tuple[str, ...]  # the analyser's own first; for a word it does not know, the dictionary's others
+    sounds: tuple[str, ...]  # kanji read one by one (高生 -> コウセイ): what Whisper may have heard, used for long entries only
+    pos: tuple[str, ...]
+    known: bool  # a word of the dictionary, not guessed by the analyser
+
+    @property
+    def kind(self) -> str:
+        return self.pos[0]
+
+    @property
+    def person(self) -> bool:
+        return self.pos[1:3] == ("固有名詞", "人名")
+
+
+@dataclass(frozen=True)
+class Edit:
+    start: int
+    end: int
+    original: str
+    term: Term
+    reading: str  # the original's reading that matched
+    distance: int
+    score: float
+
+
+def _is_kanji(text: str) -> bool:
+    return bool(text) and all("一" <= ch <= "龥" or ch == "々" for ch in text)
+
+
+def _japanese(ch: str) -> bool:
+    return "ぁ" <= ch <= "ヶ" or "一" <= ch <= "龥" or ch in "ー々"
+
+
+def _is_hiragana(text: str) -> bool:
+    return bool(text) and all("ぁ" <= ch <= "ゖ" or ch == "ー" for ch in text)
+
+
+def _is_katakana(text: str) -> bool:
+    return bool(text) and all("ァ" <= ch <= "ヶ" or ch == "ー" for ch in text)
+
+
+def _is_kana(text: str) -> bool:
+    return bool(text) and all("ぁ" <= ch <= "ヶ" or ch == "ー" for ch in text)
+
+
+def pieces(text: str, reader) -> list[Piece]:
+    """The words of text with their readings."""
+    out = []
+    for start, end, m in reader.tokenize(text):
+        surface, pos = m.surface(), tuple(m.part_of_speech())
+        own = _SPOKEN.get(surface) if pos[0] == "助詞" else None
+        if pos[0] == "空白":  # Whisper's spaces between chunks (スカイラーク ホールディングス): silent
+            out.append(Piece(start, end, surface, ("",), (), pos, True))
+            continue
+        readings = [own or katakana(m.reading_form())]
+        if m.is_oov():
+            readings += reader.readings(surface)
+        sounds: list[str] = []
+        if len(surface) > 1 and _is_kanji(surface) and (m.is_oov() or pos[1:3] == ("固有名詞", "人名")):
+            per_char = [reader.readings(ch)[:3] for ch in surface]
+            if all(per_char):
+                sounds = ["".join(p) for p in product(*per_char)][:_MAX_VARIANTS]
+        readings = list(dict.fromkeys(r for r in readings if r))
+        out.append(Piece(start, end, surface, tuple(readings), tuple(r for r in sounds if r not in readings), pos,
+                         not m.is_oov()))  # fmt: skip
+    return out
+
+
+def _variants(span: list[Piece]) -> Iterator[tuple[str, bool]]:
+    """(reading, whether kanji read one by one went into it)."""
+    for n, combo in enumerate(product(*(p.readings for p in span))):
+        if n >= _MAX_VARIANTS:
+            break
+        yield "".join(combo), False
+    if any(p.sounds for p in span):
+        for n, combo in enumerate(product(*(p.readings + p.sounds for p in span))):
+            if n >= _MAX_VARIANTS:
+                break
+            yield "".join(combo), True
+
+
+def _allowed_distance(term: Term, addressed: bool, options: CorrectOptions) -> int:
+    """Morae a reading may be off from the entry's: none for short entries. A person's name followed by an
+    honorific (スカコシさん) may be one off from one mora shorter: the honorific says a name stands there."""
+    n = morae(term.reading)
+    if addressed and term.kind in ("person", "surname"):
+        n += 1
+    return 2 if n >= options.two_off_min_morae else 1 if n >= options.one_off_min_morae else 0
+
+
+def _whole_kana_run(words: list[Piece], i: int, j: int) -> bool:
+    """A name Whisper wrote in hiragana (むなかたし, わじまし) is read by the analyser as any words at all (む|なか|
+    たし): such a run is taken whole, from where the kana start (or a particle ends) to a particle or other script,
+    never a part of one (なかたし), and never with numbers."""
+    before = words[i - 1] if i > 0 else None
+    after = words[j + 1] if j + 1 < len(words) else None
+    starts = before is None or not _is_hiragana(before.surface) or before.kind == "助詞"
+    ends = after is None or not _is_hiragana(after.surface) or after.kind in ("助詞", "助動詞")
+    led = words[i].kind != "助詞" or (before is not None and before.kind == "助詞")  # の|わじまし, not 県|はまし
+    return starts and ends and led
+
+
+def _one_word(span: list[Piece]) -> bool:
+    """One dictionary word of two or more characters (with a particle after it, unless the particle is said
+    otherwise than written, ハセガ|は = ハセガワ): a homophone, a word as written, not a mishearing (帰省 is not 規制,
+    システムで is not システムディ)."""
+    if len(span) > 1 and span[-1].kind == "助詞" and span[-1].surface not in _SPOKEN:
+        span = span[:-1]
+    return len(span) == 1 and span[0].known and len(span[0].surface) >= 2
+
+
+def _can_be_name(span: list[Piece], text: str) -> bool:
+    """A run of words that could be a misspelt name: nouns (or words the analyser does not know), a particle only
+    at the end (ハセガ|は), no numbers; a run in kana may hold other words (む|なか|たし) but no verbs or endings."""
+    if any(p.pos[1] == "数詞" or any(ch.isdigit() for ch in p.surface) for p in span):
+        return False
+    if _is_kana(text):
+        return not any(p.kind in ("動詞", "助動詞", "形容詞") for p in span)
+    return all(p.kind in _NAME_PARTS or not p.known for p in span[:-1]) and (
+        span[-1].kind in _NAME_PARTS or span[-1].kind == "助詞" or not span[-1].known)
+
+
+def _odd_writing(span: list[Piece], text: str) -> bool:
+    """Writing that says the decoder spelt sounds: a word the dictionary does not know, a name in kana, single
+    characters in a row (藤|ツ, 変|能), or a personal name glued to a common noun (高生|労働省)."""
+    if any(not p.known for p in span):
+        return True
+    if _is_kana(text) and morae(katakana(text)) >= 4:
+        return True
+    if len(span) > 1 and any(_is_hiragana(p.surface) and len(p.surface) >= 2 and p.kind == "名詞" for p in span) \
+            and any(_is_kanji(p.surface) for p in span):  # fmt: skip
+        return True  # a place in kana with its kanji suffix (いばらき|県)
+    scripts = {"kanji" if _is_kanji(p.surface) else "katakana" if _is_katakana(p.surface) else "" for p in span}
+    if {"kanji", "katakana"} <= scripts:
+        return True  # kanji and katakana in one name-like run (藤|ツー)
+    if len(span) > 1 and span[-1].surface in _PLACE_SUFFIXES and span[-1].kind in ("名詞", "接尾辞"):
+        return True  # a ward, city, prefecture, ministry or agency name that is not one as written (公知県, 構い市)
+    singles = [len(p.surface) == 1 for p in span]
+    if any(a and b for a, b in zip(singles, singles[1:])):
+        return True
+    return any(p.person for p in span) and any(p.kind == "名詞" and not p.person for p in span)
+
+
+def find_edits(text: str, unsure: list[bool] | None, lexicon: Lexicon, reader, options: CorrectOptions) -> list[Edit]:
+    """Corrections for one text (a segment). `unsure[i]` says whether the decoder was unsure of the word holding
+    character i (probability below options.unsure_below); None = no probabilities (a transcript)."""
+    words = pieces(text, reader)
+    protected: list[tuple[int, int]] = []
+    candidates: list[Edit] = []
+    for i, first in enumerate(words):
+        if first.kind == "空白":
+            continue
+        for j in range(i, min(len(words), i + options.max_span_words)):
+            if words[j].kind == "空白" and words[j].surface == " " and j + 1 < len(words) and _japanese(words[j - 1].surface[-1]) and _japanese(words[j + 1].surface[0]):
+                continue  # a space Whisper put between two Japanese chunks does not end a name; a span never ends on it
+            if words[j].kind in _BREAKS:
+                break
+            span = [w for w in words[i : j + 1] if w.kind != "空白"]
+            start, end = span[0].start, span[-1].end
+            written = text[start:end]
+            original = written.replace(" ", "")  # what is compared; the edit replaces `written`, spaces and all
+            if known := lexicon.knows(original):
+                if written != original:  # a name Whisper broke with spaces (日本 年金 機構): joined
+                    candidates.append(Edit(start, end, written, known, "".join(p.readings[0] for p in span), 0, 1.0))
+                else:
+                    protected.append((start, end))  # a name as written: never overwritten
+                continue
+            if _is_hiragana(original):
+                if not _whole_kana_run(words, i, j):
+                    continue
+            elif first.kind in _NOT_FIRST or not _can_be_name(span, original):
+                continue
+            if _one_word(span):
+                continue
+            addressed = j + 1 < len(words) and words[j + 1].surface in _HONORIFICS
+            unknown = any(not p.known for p in span) or _is_hiragana(original)
+            doubt = Doubt(odd=_odd_writing(span, original), unknown=unknown,
+                          unsure=unsure is None or any(unsure[start:end]))  # fmt: skip
+            candidates += [replace(e, original=written) for e in
+                           _span_edits(span, original, start, end, doubt, addressed, lexicon, options)]  # fmt: skip
+    return _choose(candidates, protected)
+
+
+@dataclass(frozen=True)
+class Doubt:
+    odd: bool  # the writing looks spelt from sounds (_odd_writing)
+    unknown: bool  # a word the dictionary does not know, or the whole run in kana
+    unsure: bool  # the decoder was unsure of a word there (or there are no probabilities)
+
+
+def _span_edits(span: list[Piece], original: str, start: int, end: int, doubt: Doubt, addressed: bool,
+                lexicon: Lexicon, options: CorrectOptions) -> list[Edit]:  # fmt: skip
+    """The best edit of one run of words, if one entry fits it better than any other. Exact readings need odd
+    writing for a national entry (a run of ordinary words that reads like a company is not one), or at least two
+    words for an entry of the episode's own; near readings need an unknown word and an unsure decoder."""
+    nouns = all(p.kind in _NAME_PARTS or not p.known for p in span)
+    fuzzy = doubt.unsure and nouns and (doubt.unknown or len(span) >= 2)
+    best: dict[str, Edit] = {}  # by written form
+    for reading, by_sound in _variants(span):
+        key = phonetic_key(reading)
+        matches = [(t, 0) for t in lexicon.exact(key)]
+        if fuzzy and not by_sound and morae(reading) >= options.one_off_min_morae - 2:
+            matches += [(t, d) for other, d in lexicon.near(key, 2) for t in lexicon.exact(other)]
+        for term, distance in matches:
+            size = morae(term.reading)
+            national = term.source == "national"
+            if size < (options.min_morae_national if national else options.min_morae):
+                continue
+            if by_sound and size < options.sound_min_morae:
+                continue
+            if national and not doubt.odd and (distance or size < options.long_name_morae):
+                continue  # ordinary words that read like a short name; a long name's reading alone is evidence
+            if distance > _allowed_distance(term, addressed, options):
+                continue
+            if distance and not doubt.unknown and size < options.long_name_morae:
+                continue  # dictionary words one mora off a name: only a long name makes that a mishearing
+            if _is_kana(term.surface) and (not _is_kana(original) or national and size < options.sound_min_morae):
+                continue  # kanji are more specific than kana; a short national name in kana (はせがわ) is a guess
+            if distance and (term.surface in original or original in term.surface):
+                continue  # part of the name, or the name and more (中村 / 中村屋): not a mishearing
+            weight = options.national_weight if national else 1.0
+            score = round(weight * (1 - distance / max(size, morae(reading))), 3)
+            if score < options.min_score or fold(term.surface) == fold(original):
+                continue
+            edit = Edit(start, end, original, term, reading, distance, score)
+            if term.surface not in best or score > best[term.surface].score:
+                best[term.surface] = edit
+    if not best:
+        return []
+    top = max(e.score for e in best.values())
+    winners = [e for e in best.values() if e.score == top]
+    if len(winners) > 1:  # two written forms fit as well: a guess, not a correction
+        episode = [e for e in winners if e.term.source != "national"]
+        winners = episode if len({e.term.surface for e in episode}) == 1 else []
+    return winners[:1]
+
+
+def _choose(candidates: list[Edit], protected: list[tuple[int, int]]) -> list[Edit]:
+    """Best first (score, then the longer span), none overlapping another or a name found as written."""
+    chosen: list[Edit] = []
+    taken = list(protected)
+    for edit in sorted(candidates, key=lambda e: (-e.score, -(e.end - e.start), e.start)):
+        if any(edit.start < b and a < edit.end for a, b in taken):
+            continue
+        chosen.append(edit)
+        taken.append((edit.start, edit.end))
+    return sorted(chosen, key=lambda e: e.start)

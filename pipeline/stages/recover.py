@@ -1,0 +1,144 @@
+"""Recover stage: speech the first decoding dropped, decoded again on its own.
+
+Runs after diarization. Where diarization found speech that no word covers for at least `min_gap_s` (a phone
+caller's last question under the host's voice, a closing line after music), or where a segment's text repeats an
+earlier segment's (a chunk that came back as a copy of what was said before), that stretch of audio is decoded
+again: sequentially, with temperature fallback, the episode's prompt and language, no VAD. New words are put in
+(in time order, segment ids renumbered); each stretch is recorded in transcription.recoveries with its reason, both
+texts and whether the new text was kept. Turns are built from the words, so they then cover that speech.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from intervaltree import Interval, IntervalTree
+from rapidfuzz import fuzz
+
+from pipeline.config import RecoverOptions, TranscribeOptions
+from pipeline.engine.stage import FILE, FileStage, Job
+from pipeline.lib.asr import speech_gaps
+from pipeline.lib.models import ResolvedModel
+from pipeline.records import Episode, Recovery, Segment, full_text
+from pipeline.stages.transcribe import TranscribeStage, decode_kwargs, load_whisper, sequential_kwargs
+from pipeline.text.normalise import letters_digits
+
+NEARBY_S = 3.0  # how far around a stretch its new text is looked for (a sentence or so)
+
+
+class RecoverStage(FileStage):
+    name = "recover"
+    version = "1"
+    requires = (FILE, "segments", "diarization", "context", "transcription")
+    produces = ("segments", "text", "transcription")
+
+    def __init__(self, options: RecoverOptions, transcribe: TranscribeOptions, model_cache_dir: Path) -> None:
+        self.options = options
+        self.transcribe = transcribe
+        self.decoder = TranscribeStage(transcribe, model_cache_dir)  # the same model, resolved the same way
+
+    def resolved(self) -> ResolvedModel:
+        return self.decoder.resolved()
+
+    def model_identity(self) -> str:
+        return self.decoder.model_identity()
+
+    def options_key(self, job: Job) -> Any:
+        return {"recover": self.options, "transcribe": self.transcribe, "decode": job.ingest,
+                "vocabulary": job.profile.vocabulary if job.profile else []}  # fmt: skip
+
+    def applies_to(self, episode: Episode) -> bool:
+        return self.options.enabled and episode.source.kind == "audio" and episode.diarization is not None
+
+    def run(self, episode: Episode, job: Job) -> None:
+        o = self.options
+        words = [w for s in episode.segments for w in s.words]
+        # A word stretched over seconds (Whisper's timing of a word the decoder wrote in place of what was said)
+        # covers only its last max_word_s, and what it stretches over counts as speech even where diarization
+        # missed it (a phone caller's quiet line).
+        stretched = [(w.start, w.end - o.max_word_s) for w in words if w.end - w.start > o.max_word_s]
+        spans = [(s.start, s.end) for s in episode.diarization.spans] + stretched
+        covered = [(max(w.start, w.end - o.max_word_s), w.end) for w in words]
+        covered += [(s.start, s.end) for s in episode.segments if not s.words and s.start is not None]
+        inside = IntervalTree(Interval(s.start, s.end) for s in episode.segments if s.start is not None and s.end > s.start)
+        gaps = [(a, b, _mostly_inside(inside, a, b)) for a, b in speech_gaps(spans, covered, o.min_gap_s, o.join_s)]
+        todo = [(a, b, "no_words", None, within) for a, b, within in gaps if b - a >= o.min_inside_gap_s or not within]
+        todo += [(s.start, s.end, "copy", s, True) for s in copies(episode.segments, o.copy_min_chars, o.copy_similarity)]
+        if not todo:
+            return
+        kwargs = sequential_kwargs(decode_kwargs(self.transcribe, job.profile, episode.context))
+        kwargs["language"] = episode.transcription.language or kwargs["language"]
+        whisper = load_whisper(job, self.transcribe, self.resolved().path)
+        rate = job.ingest.sample_rate
+        segments = list(episode.segments)
+        recoveries = list(episode.transcription.recoveries)
+        for offset, samples in job.windows():
+            end_of_window = offset + samples.size / rate
+            for start, end, reason, old, within in sorted(todo, key=lambda t: t[0]):
+                if not offset <= start < end_of_window:
+                    continue
+                a, b = max(offset, start - o.pad_s), min(end_of_window, end + o.pad_s)
+                piece = samples[int((a - offset) * rate) : int((b - offset) * rate)]
+                found = [TranscribeStage._segment(0, r, a) for r in whisper.transcribe(piece, **kwargs)[0]
+                         if not self._non_speech(r)]  # fmt: skip
+                if reason == "no_words":  # only what lies in the gap: the words on either side are there already
+                    found = [s for s in (_within(s, start, end) for s in found) if s is not None]
+                    # inside a segment, new text the words around already say is those words heard again
+                    keep = bool(found) and not (within and _said_nearby(found, segments, start, end, o.copy_similarity))
+                    if keep:
+                        segments += found
+                else:
+                    text = " ".join(s.text for s in found)
+                    earlier = [s.text for s in segments if s.end is not None and s.end <= old.start]
+                    keep = bool(found) and not any(fuzz.ratio(text, e) >= o.copy_similarity for e in earlier)
+                    if keep:
+                        segments = [s for s in segments if s is not old] + found
+                recoveries.append(Recovery(start=round(start, 3), end=round(end, 3), reason=reason,
+                                           before=old.text if old else "", after=" ".join(s.text for s in found),
+                                           kept=keep))  # fmt: skip
+        segments.sort(key=lambda s: (s.start if s.start is not None else 0.0))
+        episode.segments = [s.model_copy(update={"id": i}) for i, s in enumerate(segments)]
+        episode.text = full_text(episode.segments)
+        episode.transcription.recoveries = recoveries
+
+    def _non_speech(self, s) -> bool:
+        o = self.transcribe
+        return s.no_speech_prob > o.no_speech_threshold and s.avg_logprob < o.log_prob_threshold
+
+
+def _mostly_inside(segments: IntervalTree, start: float, end: float) -> bool:
+    """Most of [start, end] lies inside one decoded segment: a pause the segment's words are timed around, as a
+    rule, not speech it left out (unless it is long: min_inside_gap_s)."""
+    return any(min(end, i.end) - max(start, i.begin) > (end - start) / 2 for i in segments.overlap(start, end))
+
+
+def copies(segments: list[Segment], min_chars: int, similarity: float) -> list[Segment]:
+    """Segments of at least min_chars whose text repeats an earlier segment's (similarity 0-100)."""
+    out = []
+    for i, segment in enumerate(segments):
+        if len(segment.text) < min_chars or segment.start is None:
+            continue
+        if any(fuzz.ratio(segment.text, earlier.text) >= similarity for earlier in segments[:i]):
+            out.append(segment)
+    return out
+
+
+def _said_nearby(found: list[Segment], segments: list[Segment], start: float, end: float, similarity: float) -> bool:
+    """The new text is already there in the words around the stretch (a word whose time stretched over its own
+    pause, decoded again): putting it in would say it twice."""
+    new = letters_digits(" ".join(s.text for s in found))
+    around = letters_digits("".join(w.text for s in segments for w in s.words if w.end >= start - NEARBY_S and w.start <= end + NEARBY_S))
+    return not new or fuzz.partial_ratio(new, around) >= similarity
+
+
+def _within(segment: Segment, start: float, end: float) -> Segment | None:
+    """The segment cut to its words whose middle lies in [start, end]; None if none does."""
+    if not segment.words:
+        middle = (segment.start + segment.end) / 2
+        return segment if start <= middle <= end else None
+    words = [w for w in segment.words if start <= (w.start + w.end) / 2 <= end]
+    if not words:
+        return None
+    text = "".join(w.text for w in words).strip()
+    return segment.model_copy(update={"words": words, "text": text, "start": words[0].start, "end": words[-1].end})

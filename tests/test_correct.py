@@ -1,0 +1,107 @@
+"""Reading-aware correction: what ASR misspells is put right, text that is right is never touched."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pipeline.config import PROJECT_ROOT, load_config, resolve_path
+from pipeline.lib.correct import find_edits
+from pipeline.lib.lexicon import Lexicon, load_name_list, named_terms, names_in_text, phonetic_key
+from pipeline.records import Segment, Word
+from pipeline.stages.correct import apply_edits
+from pipeline.text.reader import Reader
+from pipeline.text.sentences import time_of
+
+from conftest import ARTICLE
+
+CONFIG = load_config()
+OPTIONS = CONFIG.correct
+NOTES = "ゆうがたクロス。ゲストは第一生命経済研究所の長谷川由紀さんと城西大学の塚越健司さん。保険証の返納、春闘について。"
+
+
+@pytest.fixture(scope="module")
+def reader():
+    return Reader()
+
+
+@pytest.fixture(scope="module")
+def national():
+    return [t for path in CONFIG.entities.name_lists for t in load_name_list(resolve_path(path))]
+
+
+def lexicon(reader, national, notes: str = "") -> Lexicon:
+    return Lexicon([*named_terms(names_in_text(notes, reader, True), "context", reader), *national])
+
+
+def corrected(text: str, lex: Lexicon, reader) -> list[tuple[str, str]]:
+    return [(e.original, e.term.surface) for e in find_edits(text, None, lex, reader, OPTIONS)]
+
+
+def test_phonetic_keys_ignore_long_vowels_and_same_sound_kana():
+    assert phonetic_key("フジツウ") == phonetic_key("フジツ") and phonetic_key("オオヅ") == phonetic_key("オズ")
+    assert phonetic_key("ハセガワ") != phonetic_key("ハセガ")
+
+
+@pytest.mark.parametrize("text, fixed", [
+    ("高生労働省によりますと", [("高生労働省", "厚生労働省")]),  # kanji read one by one: 高 コウ, 生 セイ
+    ("福岡県むなかたしでは相談が", [("むなかたし", "宗像市")]),  # a place written in kana
+    ("石川県のわじましで被害", [("わじまし", "輪島市")]),
+    ("いばらき県つくば市にある", [("いばらき県", "茨城県")]),
+    ("工場は藤ツの", [("藤ツ", "富士通")]),  # フジツ = フジツウ without the long vowel
+    ("外食のスカイラーク ホールディングスなど", [("スカイラーク ホールディングス", "すかいらーくホールディングス")]),
+])
+def test_national_names_are_corrected_by_reading(reader, national, text, fixed):
+    assert corrected(text, lexicon(reader, national), reader) == fixed
+
+
+def test_the_episode_notes_correct_people_and_terms(reader, national):
+    lex = lexicon(reader, national, NOTES)
+    assert corrected("ハセガはです。宜しくお願いします", lex, reader) == [("ハセガは", "長谷川")]  # は said ワ
+    assert corrected("スカコシさんに聞きます", lex, reader) == [("スカコシ", "塚越")]  # one mora off, then さん
+    assert corrected("保健省の変能が増えた", lex, reader) == [("保健省", "保険証"), ("変能", "返納")]
+    assert corrected("スカコシに聞きます", lex, reader) == []  # one mora off without an honorific: too weak
+    assert corrected("保健省の変能が増えた", lexicon(reader, national), reader) == []  # no notes: not names
+
+
+def test_homophones_and_names_as_written_are_left_alone(reader, national):
+    lex = Lexicon([*named_terms([("規制", "term"), ("中村屋", "company")], "context", reader), *national])
+    assert corrected("帰省ラッシュと規制緩和", lex, reader) == []  # one dictionary word is a word, not a mishearing
+    assert corrected("中村さんと厚生労働省と総務省", lex, reader) == []
+    assert corrected("長谷川さん", lex, reader) == []  # never to the kana company はせがわ
+
+
+def _texts() -> list[Path]:
+    found = [*PROJECT_ROOT.glob("samples/**/*.txt"), *PROJECT_ROOT.glob("tests/data/**/*.txt"),
+             *PROJECT_ROOT.glob("bench/**/reference/*.txt")]  # fmt: skip
+    return [*found, ARTICLE] if ARTICLE.exists() else found
+
+
+def test_no_edit_on_any_transcript_or_reference_text_in_the_repository(reader, national):
+    """Right text stays as it is: every text transcript and every generated show's reference, read with the
+    national list and the show's notes (when it has them) and no word probabilities (the strictest case)."""
+    edits = []
+    for path in _texts():
+        notes = PROJECT_ROOT / "bench" / "accuracy" / "notes" / f"{path.stem}.notes.txt"
+        lex = lexicon(reader, national, notes.read_text(encoding="utf-8") if notes.exists() else "")
+        for line in path.read_text(encoding="utf-8").splitlines():
+            edits += [(path.name, e.original, e.term.surface) for e in find_edits(line, None, lex, reader, OPTIONS)]
+    assert len(_texts()) >= 12 and edits == []
+
+
+def test_a_correction_keeps_the_original_the_offsets_and_the_words_times(reader, national):
+    text = "今日は高生労働省とむなかたしの話"
+    words = [Word(start=float(i), end=i + 0.5, text=ch, probability=0.3) for i, ch in enumerate(text)]
+    segment = Segment(id=3, start=0.0, end=len(text) / 1.0, text=text, speaker=None, line=None, words=words)
+    edits = find_edits(text, [True] * len(text), lexicon(reader, national), reader, OPTIONS)
+    fixed, records = apply_edits(segment, edits)
+    assert fixed.text == "今日は厚生労働省と宗像市の話"
+    assert "".join(w.text for w in fixed.words) == fixed.text
+    assert [(c.original, c.corrected, fixed.text[c.span[0]:c.span[1]], c.time) for c in records] == [
+        ("高生労働省", "厚生労働省", "厚生労働省", [3.0, 7.5]), ("むなかたし", "宗像市", "宗像市", [9.0, 13.5])]
+    assert records[0].segment == 3 and records[1].reading == "ムナカタシ" and records[1].source == "national"
+
+    from pipeline.records import Turn
+    turn = Turn(id=0, speaker="S", start=0.0, end=16.0, text=fixed.text, section=None, segments=[3], words=fixed.words)
+    assert time_of(turn, 9, 12) == [9.0, 13.5]  # an entity in the corrected text keeps its audio time
