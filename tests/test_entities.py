@@ -53,6 +53,7 @@ def test_prefecture_is_split_from_its_city():
     assert [(p.text, p.label, p.start, p.end) for p in parts] == [("福岡県", "Province", 5, 8), ("宗像市", "City", 8, 11)]
     tokyo = split_prefecture(mention("東京都港区", label="City"), {"City"})
     assert [p.text for p in tokyo] == ["東京都", "港区"]
+    assert [p.text for p in split_prefecture(mention("茨城県つくば市", label="City"), {"City"})] == ["茨城県", "つくば市"]
     assert split_prefecture(mention("福岡県宗像市", label="Company"), {"City"})[0].text == "福岡県宗像市"
 
 
@@ -225,3 +226,16 @@ def test_text_in_another_language_gets_a_note_not_japanese_entities(tmp_path):
     episode = run_one(tmp_path, source, source.name)
     assert episode.entities == []
     assert any(n.startswith("entities: not run") for n in episode.notes)
+
+
+def test_national_names_are_found_where_they_stand_as_whole_names_and_nothing_else_covers_them():
+    from pipeline.lib.entities import Mention
+    from pipeline.stages.entities import listed_mentions
+
+    names = {"富士通": "Company", "宗像市": "City", "イオン": "Company", "自民党": "Political_Party"}
+    texts = ["富士通のシステムと富士通Japanの窓口", "福岡県宗像市では、ライオンとイオンに", "自民党本部で"]
+    found = [Mention(1, 0, 3, "福岡県", "Province", "ner", None)]
+    got = [(m.text_index, m.text, m.start, m.label) for m in listed_mentions(texts, names, found)]
+    assert got == [(0, "富士通", 0, "Company"), (1, "宗像市", 3, "City"), (1, "イオン", 14, "Company")]
+    covered = [Mention(0, 0, 9, "富士通のシステム", "Product_Other", "ner", None)]
+    assert [m.start for m in listed_mentions(texts[:1], names, covered)] == []  # what the model found stays

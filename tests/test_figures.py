@@ -93,6 +93,13 @@ def test_kanji_numeral_money(extract):
     assert (f.kind, f.value, f.unit) == ("money", 2e12, "JPY")
 
 
+def test_dates_in_kanji_numerals_as_asr_writes_them(extract):
+    text = "来週の三月十一日で十四年。一月ついたちの地震。二〇二五年度。"
+    found = [(f.text, f.iso, text[f.start:f.end]) for f in extract(text, "2025-03-03") if f.kind in ("date", "duration")]
+    assert ("三月十一日", "2025-03-11", "三月十一日") in found and ("十四年", "P14Y", "十四年") in found
+    assert ("一月ついたち", "2025-01-01", "一月ついたち") in found and ("二〇二五年度", "2025-04/2026-03", "二〇二五年度") in found
+
+
 def test_vague_kanji_numeral_is_an_approximate_range(extract):
     f = one(extract, "十数件")
     assert (f.value, f.value_max, f.unit, f.qualifier) == (11, 19, "件", "approx")

@@ -155,8 +155,8 @@ def _one_word(span: list[Piece]) -> bool:
 def _can_be_name(span: list[Piece], text: str) -> bool:
     """A run of words that could be a misspelt name: nouns (or words the analyser does not know), a particle only
     at the end (ハセガ|は), no numbers; a run in kana may hold other words (む|なか|たし) but no verbs or endings."""
-    if any(p.pos[1] == "数詞" or any(ch.isdigit() for ch in p.surface) for p in span):
-        return False
+    if any(any(ch.isdigit() for ch in p.surface) for p in span) or span[0].pos[1] == "数詞":
+        return False  # figures are not names; a kanji numeral inside one is (イガラシ県一 = 五十嵐健一)
     if _is_kana(text):
         return not any(p.kind in ("動詞", "助動詞", "形容詞") for p in span)
     return all(p.kind in _NAME_PARTS or not p.known for p in span[:-1]) and (
@@ -255,10 +255,12 @@ def _span_edits(span: list[Piece], original: str, start: int, end: int, doubt: D
                 continue  # ordinary words that read like a short name; a long name's reading alone is evidence
             if distance > _allowed_distance(term, addressed, options):
                 continue
-            if distance and not doubt.unknown and size < options.long_name_morae:
-                continue  # dictionary words one mora off a name: only a long name makes that a mishearing
-            if _is_kana(term.surface) and (not _is_kana(original) or national and size < options.sound_min_morae):
-                continue  # kanji are more specific than kana; a short national name in kana (はせがわ) is a guess
+            if distance and not doubt.unknown and national and size < options.long_name_morae:
+                continue  # dictionary words one mora off a national name: only a long one makes that a mishearing
+            if _is_kana(term.surface) and (national and (size < options.sound_min_morae or not _is_kana(original))
+                                           or not national and size < options.one_off_min_morae):  # fmt: skip
+                continue  # a national name in kana is a guess between spellings (はせがわ); the episode's own
+                # spelling of a longer name is not (年金ネット -> ねんきんネット, as the programme writes it)
             if distance and (term.surface in original or original in term.surface):
                 continue  # part of the name, or the name and more (中村 / 中村屋): not a mishearing
             weight = options.national_weight if national else 1.0

@@ -41,7 +41,7 @@ HASHTAG = "HASHTAG"
 # Opening and closing marks trimmed from a span's edges (GiNZA often takes one in: ONE MORNING」).
 _EDGE = "「」『』【】〔〕［］()（）〈〉《》<>＜＞\"'“”‘’・、。,.：:;；!！?？ 　"
 _HASHTAG_RE = re.compile(r"[#＃][^\s#＃、。,.!！?？「」『』()（）【】〈〉<>\"“”]+")
-_PREFECTURE_CITY = re.compile(r"^(北海道|東京都|京都府|大阪府|[一-龥]{2,3}県)([一-龥ァ-ヶー]{1,6}?[市区町村郡])$")
+_PREFECTURE_CITY = re.compile(r"^(北海道|東京都|京都府|大阪府|[一-龥]{2,3}県)([一-龥ぁ-ゖァ-ヶー]{1,6}?[市区町村郡])$")
 _OCCUPATION = "Position_Vocation"  # GiNZA's label for 助教, 首相, and for 城西大学 助教 as a whole
 _HIRAGANA_ONLY = re.compile(r"^[ぁ-ゖー]+$")
 _INFLECTED = re.compile(r"[一-龥々][ぁ-ゖ]+$")
@@ -105,6 +105,12 @@ def trim(mention: Mention, honorifics: tuple[str, ...]) -> Mention | None:
     if not text:
         return None
     return replace(mention, start=start, end=start + len(text), text=text)
+
+
+def prefecture_and_city(text: str) -> tuple[str, str] | None:
+    """福岡県宗像市 -> (福岡県, 宗像市); None for anything else."""
+    m = _PREFECTURE_CITY.match(text)
+    return (m.group(1), m.group(2)) if m else None
 
 
 def split_prefecture(mention: Mention, location_labels: set[str]) -> list[Mention]:

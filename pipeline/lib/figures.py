@@ -288,6 +288,14 @@ class FigureExtractor:
     # --- dates, times, durations (ja-timex + rules) ---
 
     def _timex_atoms(self, norm: str) -> list[_Atom]:
+        """Dates, times and durations; kanji numerals of a date are read as digits first (ASR writes 三月十一日,
+        which ja-timex does not read), the atoms' offsets mapped back to the text as written."""
+        arabic, origin = arabic_dates(norm)
+        if arabic == norm:
+            return self._timex_atoms_of(norm)
+        return [replace(a, start=origin[a.start], end=origin[a.end - 1] + 1) for a in self._timex_atoms_of(arabic)]
+
+    def _timex_atoms_of(self, norm: str) -> list[_Atom]:
         atoms = []
         for tag in self._timex.parse(norm):
             s, e = _locate(norm, tag.text, tag.span[0])
@@ -305,6 +313,45 @@ class FigureExtractor:
 
 
 # --- pure helpers ---------------------------------------------------------------------------------------------------
+
+
+_KANJI_DIGIT = {ch: i for i, ch in enumerate("〇一二三四五六七八九")}
+# A year or a month in kanji numerals, with the day after it: 十分 (enough), 一時 (for a while) and 一日 (a day) alone
+# are words, not times.
+_KANJI_DATE = re.compile(r"[〇一二三四五六七八九十]+(?=[年月])|(?<=月)(?:[一二三四五六七八九十]+(?=日)|ついたち)")
+
+
+def _kanji_number(text: str) -> int | None:
+    """三 -> 3, 十一 -> 11, 二十 -> 20, 二〇二五 -> 2025; None for what a date does not hold (百, 十十)."""
+    if text == "ついたち":
+        return 1
+    if "十" not in text:
+        return int("".join(str(_KANJI_DIGIT[ch]) for ch in text))
+    tens, _, ones = text.partition("十")
+    if len(tens) > 1 or len(ones) > 1 or "十" in ones:
+        return None
+    return (_KANJI_DIGIT[tens] if tens else 1) * 10 + (_KANJI_DIGIT[ones] if ones else 0)
+
+
+def arabic_dates(norm: str) -> tuple[str, list[int]]:
+    """norm with the kanji numerals of years, months and the days after them (and ついたち) in digits, and for each
+    of its characters the offset in norm it comes from (a number's last digit from the numeral's last character)."""
+    out: list[str] = []
+    origin: list[int] = []
+    position = 0
+    for m in _KANJI_DATE.finditer(norm):
+        number = _kanji_number(m.group())
+        if number is None:
+            continue
+        out.append(norm[position : m.start()])
+        origin.extend(range(position, m.start()))
+        digits = f"{number}日" if m.group() == "ついたち" else str(number)
+        out.append(digits)
+        origin.extend([m.start()] * (len(digits) - 1) + [m.end() - 1])
+        position = m.end()
+    out.append(norm[position:])
+    origin.extend(range(position, len(norm)))
+    return "".join(out), origin
 
 
 def _locate(norm: str, expr: str, near: int) -> tuple[int, int]:

@@ -19,6 +19,7 @@ from rapidfuzz.distance import Levenshtein
 from rapidfuzz.process import extract
 
 from pipeline.files import sha256_file
+from pipeline.lib.entities import prefecture_and_city
 from pipeline.text.normalise import fold, katakana
 
 _VOWEL = {}
@@ -147,6 +148,10 @@ def named_terms(names: Iterable[tuple[str, str]], source: str, reader) -> list[T
 _HONORIFICS = ("さん", "様", "氏", "先生", "くん", "ちゃん")
 
 
+def _has_kanji(text: str) -> bool:
+    return any("一" <= ch <= "龥" for ch in text)
+
+
 def names_in_text(text: str, reader, common_nouns: bool) -> list[tuple[str, str]]:
     """(surface, kind) of the names in a text, by Sudachi's parts of speech: runs of nouns that hold a proper noun
     (a person's full name also gives the surname on its own); with common_nouns, also runs of common nouns of at
@@ -168,7 +173,10 @@ def names_in_text(text: str, reader, common_nouns: bool) -> list[tuple[str, str]
                 found.append((text[run[0][0] : run[0][1]], "surname"))
         elif any(p[1] == "固有名詞" for p in pos):
             found.append((surface, "name"))
-        elif common_nouns and len(surface) >= 2 and any("一" <= ch <= "龥" for ch in surface):
+            if len(run) > 1:  # 福岡県宗像市: 福岡県 and 宗像市 are names of their own
+                found.extend((text[a:b], "name") for (a, b, _), p in zip(run, pos)
+                             if p[1] == "固有名詞" and (b - a >= 3 or b - a == 2 and _has_kanji(text[a:b])))
+        elif common_nouns and len(surface) >= 2 and _has_kanji(surface):
             found.append((surface, "term"))
         run.clear()
 
@@ -181,8 +189,10 @@ def names_in_text(text: str, reader, common_nouns: bool) -> list[tuple[str, str]
         else:
             close()
     close()
+    found += [(part, "name") for surface, _ in list(found) for part in prefecture_and_city(surface) or ()]
     seen: set[str] = set()
-    return [(s, k) for s, k in found if not (s in seen or seen.add(s)) and len(s) >= 2]
+    ordered = sorted(found, key=lambda f: f[1] == "term")  # names before terms: the prompt takes the first ones
+    return [(s, k) for s, k in ordered if not (s in seen or seen.add(s)) and len(s) >= 2]
 
 
 def list_digest(path: Path) -> str:

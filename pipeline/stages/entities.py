@@ -111,7 +111,8 @@ class EntitiesStage(FileStage):
 
     def noted_names(self, job: Job, notes: str, patterns: list[Pattern]) -> list[GazetteerEntry]:
         """Entities of the episode's notes (written text: GiNZA reads it better than ASR output), as entries."""
-        found = {m.text: m.label for m in self.mentions(job, [notes], patterns) if len(m.text) >= 2}
+        typed = {label for labels in self.options.coarse_types.values() for label in labels}  # not OTHER
+        found = {m.text: m.label for m in self.mentions(job, [notes], patterns) if len(m.text) >= 2 and m.label in typed}
         return [GazetteerEntry(name=text, label=label, aliases=[]) for text, label in found.items()]
 
     def listed_names(self, job: Job) -> dict[str, str]:

@@ -15,7 +15,7 @@ class FiguresStage(FileStage):
     """Rule-based; its number and date resources load once per process."""
 
     name = "figures"
-    version = "1"
+    version = "2"  # 2: dates in kanji numerals
     requires = ("turns", "show")  # show: the air date resolves 7月5日 to a year
     produces = ("figures",)
 

@@ -16,7 +16,7 @@ from pipeline.records import Episode
 
 class SpeakersStage(FileStage):
     name = "speakers"
-    version = "1"
+    version = "2"  # 2: turns snapped to the diarized speech
     requires = ("source", "segments", "diarization", "dedup")
     produces = ("turns", "speakers", "segments")
     cacheable = False
