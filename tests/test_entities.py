@@ -239,3 +239,5 @@ def test_national_names_are_found_where_they_stand_as_whole_names_and_nothing_el
     assert got == [(0, "富士通", 0, "Company"), (1, "宗像市", 3, "City"), (1, "イオン", 14, "Company")]
     covered = [Mention(0, 0, 9, "富士通のシステム", "Product_Other", "ner", None)]
     assert [m.start for m in listed_mentions(texts[:1], names, covered)] == []  # what the model found stays
+    inside = [Mention(0, 0, 3, "NTT", "Company", "ner", None)]  # a shorter name inside a listed one gives way
+    assert [m.text for m in listed_mentions(["NTTデータの"], {"NTTデータ": "Company"}, inside)] == ["NTTデータ"]

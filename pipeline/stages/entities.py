@@ -52,20 +52,20 @@ def _letter(ch: str) -> bool:
 
 
 def listed_mentions(texts: list[str], names: dict[str, str], found: list[Mention]) -> list[Mention]:
-    """Mentions of the national lists' names where they stand as whole names and nothing found covers them: after
-    the model, so a longer name it found (富士通Japan, 自民党本部) keeps its own mention. A name continued by a
-    letter is part of a longer one; one that follows a letter of its own script too (イオン in ミリオン); a place
-    may follow a prefecture (福岡県宗像市)."""
+    """Mentions of the national lists' names where they stand as whole names, after the model: a longer name it
+    found (富士通Japan, 自民党本部) keeps its own mention, a shorter one inside a listed name (NTT in NTTデータ) gives
+    way to it (the caller drops it). A name continued by a letter is part of a longer one; one that follows a
+    letter of its own script too (イオン in ライオン); a place may follow a prefecture (福岡県宗像市)."""
     out: list[Mention] = []
     for index, text in enumerate(texts):
         taken = [(m.start, m.end) for m in found if m.text_index == index]
-        for name in (n for n in names if n in text):
+        for name in sorted((n for n in names if n in text), key=len, reverse=True):  # longer names first
             for match in re.finditer(re.escape(name), text):
                 a, b = match.span()
                 if b < len(text) and _letter(text[b]) or a > 0 and _letter(text[a - 1]) and not _is_kanji(name[0]):
                     continue
-                if any(a < e and s < b for s, e in taken):
-                    continue
+                if any(a < e and s < b and not (a <= s and e <= b) for s, e in taken):
+                    continue  # overlaps a longer or crossing mention
                 out.append(Mention(index, a, b, name, names[name], "gazetteer", name))
                 taken.append((a, b))
     return out
@@ -151,8 +151,10 @@ class EntitiesStage(FileStage):
             given += self.noted_names(job, episode.context.text, patterns_for(given, names))
         patterns: list[Pattern] = patterns_for(given, names)
         mentions = self.mentions(job, texts, patterns)
-        mentions = sorted(mentions + listed_mentions(texts, self.listed_names(job), mentions),
-                          key=lambda m: (m.text_index, m.start))  # fmt: skip
+        listed = listed_mentions(texts, self.listed_names(job), mentions)
+        covered = [m for m in mentions if any(m.text_index == n.text_index and n.start <= m.start and m.end <= n.end
+                                              for n in listed)]  # fmt: skip
+        mentions = sorted([m for m in mentions if m not in covered] + listed, key=lambda m: (m.text_index, m.start))
         people = [s.name for s in episode.speakers if s.name]
         clusters = merge(mentions, self.options.coarse_types, people)
         episode.entities = [self._entity(i, c, episode) for i, c in enumerate(clusters)]
