@@ -65,6 +65,11 @@ def test_the_episode_notes_correct_people_and_terms(reader, national):
     assert corrected("保健省の変能が増えた", lexicon(reader, national), reader) == []  # no notes: not names
 
 
+def test_a_common_word_of_the_notes_does_not_shield_a_misspelt_name_around_it(reader, national):
+    lex = lexicon(reader, national, "今日の特集は経済と半導体。")  # 経済 is a term of the notes
+    assert corrected("工場について経済産業賞は", lex, reader) == [("経済産業賞", "経済産業省")]
+
+
 def test_homophones_and_names_as_written_are_left_alone(reader, national):
     lex = Lexicon([*named_terms([("規制", "term"), ("中村屋", "company")], "context", reader), *national])
     assert corrected("帰省ラッシュと規制緩和", lex, reader) == []  # one dictionary word is a word, not a mishearing

@@ -23,6 +23,8 @@ def test_speech_gaps_are_the_diarized_speech_no_word_reaches():
     assert speech_gaps(speech, words, 1.0) == [(3.25, 7.75), (12.0, 14.0)]
     assert speech_gaps(speech, words, 5.0) == []
     assert speech_gaps([], words, 1.0) == []
+    # stretches either side of a word are not joined across it, however close
+    assert speech_gaps([(0.0, 10.0)], [(2.0, 2.5)], 1.0, 1.5) == [(0.0, 1.75), (2.75, 10.0)]
 
 
 def segment(i, start, end, text):

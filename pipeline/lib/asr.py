@@ -73,7 +73,7 @@ def speech_gaps(speech: list[tuple[float, float]], covered: list[tuple[float, fl
             gaps.append((position, b))
     joined: list[tuple[float, float]] = []
     for a, b in gaps:
-        if joined and a - joined[-1][1] < join_s and not any(joined[-1][1] < c < a for c, _ in words):
+        if joined and a - joined[-1][1] < join_s and not any(c < a and d > joined[-1][1] for c, d in words):
             joined[-1] = (joined[-1][0], b)
         else:
             joined.append((a, b))

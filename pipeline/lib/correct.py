@@ -205,8 +205,8 @@ def find_edits(text: str, unsure: list[bool] | None, lexicon: Lexicon, reader, o
             if known := lexicon.knows(original):
                 if written != original:  # a name Whisper broke with spaces (日本 年金 機構): joined
                     candidates.append(Edit(start, end, written, known, "".join(p.readings[0] for p in span), 0, 1.0))
-                else:
-                    protected.append((start, end))  # a name as written: never overwritten
+                elif known.kind != "term":  # a name as written is never overwritten; a common word (経済) may be
+                    protected.append((start, end))  # part of a misspelt name (経済産業賞)
                 continue
             if _is_hiragana(original):
                 if not _whole_kana_run(words, i, j):

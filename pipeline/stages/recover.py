@@ -10,6 +10,7 @@ texts and whether the new text was kept. Turns are built from the words, so they
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -18,13 +19,25 @@ from rapidfuzz import fuzz
 
 from pipeline.config import RecoverOptions, TranscribeOptions
 from pipeline.engine.stage import FILE, FileStage, Job
-from pipeline.lib.asr import speech_gaps
+from pipeline.lib.asr import WORD_EDGE_S, speech_gaps
+from pipeline.lib.speakers import SpeakerIndex
 from pipeline.lib.models import ResolvedModel
 from pipeline.records import Episode, Recovery, Segment, full_text
 from pipeline.stages.transcribe import TranscribeStage, decode_kwargs, load_whisper, sequential_kwargs
 from pipeline.text.normalise import letters_digits
 
 NEARBY_S = 3.0  # how far around a stretch its new text is looked for (a sentence or so)
+
+
+@dataclass(frozen=True)
+class Stretch:
+    """A stretch of audio to decode again."""
+
+    start: float
+    end: float
+    reason: str  # Recovery.reason
+    old: Segment | None  # the segment a copy replaces
+    within: bool  # inside a decoded segment, between its words
 
 
 class RecoverStage(FileStage):
@@ -52,19 +65,7 @@ class RecoverStage(FileStage):
         return self.options.enabled and episode.source.kind == "audio" and episode.diarization is not None
 
     def run(self, episode: Episode, job: Job) -> None:
-        o = self.options
-        words = [w for s in episode.segments for w in s.words]
-        # A word stretched over seconds (Whisper's timing of a word the decoder wrote in place of what was said)
-        # covers only its last max_word_s, and what it stretches over counts as speech even where diarization
-        # missed it (a phone caller's quiet line).
-        stretched = [(w.start, w.end - o.max_word_s) for w in words if w.end - w.start > o.max_word_s]
-        spans = [(s.start, s.end) for s in episode.diarization.spans] + stretched
-        covered = [(max(w.start, w.end - o.max_word_s), w.end) for w in words]
-        covered += [(s.start, s.end) for s in episode.segments if not s.words and s.start is not None]
-        inside = IntervalTree(Interval(s.start, s.end) for s in episode.segments if s.start is not None and s.end > s.start)
-        gaps = [(a, b, _mostly_inside(inside, a, b)) for a, b in speech_gaps(spans, covered, o.min_gap_s, o.join_s)]
-        todo = [(a, b, "no_words", None, within) for a, b, within in gaps if b - a >= o.min_inside_gap_s or not within]
-        todo += [(s.start, s.end, "copy", s, True) for s in copies(episode.segments, o.copy_min_chars, o.copy_similarity)]
+        todo = self.stretches(episode)
         if not todo:
             return
         kwargs = sequential_kwargs(decode_kwargs(self.transcribe, job.profile, episode.context))
@@ -75,32 +76,60 @@ class RecoverStage(FileStage):
         recoveries = list(episode.transcription.recoveries)
         for offset, samples in job.windows():
             end_of_window = offset + samples.size / rate
-            for start, end, reason, old, within in sorted(todo, key=lambda t: t[0]):
-                if not offset <= start < end_of_window:
+            for item in todo:
+                if not offset <= item.start < end_of_window:
                     continue
-                a, b = max(offset, start - o.pad_s), min(end_of_window, end + o.pad_s)
+                a, b = max(offset, item.start - self.options.pad_s), min(end_of_window, item.end + self.options.pad_s)
                 piece = samples[int((a - offset) * rate) : int((b - offset) * rate)]
                 found = [TranscribeStage._segment(0, r, a) for r in whisper.transcribe(piece, **kwargs)[0]
                          if not self._non_speech(r)]  # fmt: skip
-                if reason == "no_words":  # only what lies in the gap: the words on either side are there already
-                    found = [s for s in (_within(s, start, end) for s in found) if s is not None]
-                    # inside a segment, new text the words around already say is those words heard again
-                    keep = bool(found) and not (within and _said_nearby(found, segments, start, end, o.copy_similarity))
-                    if keep:
-                        segments += found
-                else:
-                    text = " ".join(s.text for s in found)
-                    earlier = [s.text for s in segments if s.end is not None and s.end <= old.start]
-                    keep = bool(found) and not any(fuzz.ratio(text, e) >= o.copy_similarity for e in earlier)
-                    if keep:
-                        segments = [s for s in segments if s is not old] + found
-                recoveries.append(Recovery(start=round(start, 3), end=round(end, 3), reason=reason,
-                                           before=old.text if old else "", after=" ".join(s.text for s in found),
-                                           kept=keep))  # fmt: skip
+                segments, recovery = self.put_in(item, found, segments)
+                recoveries.append(recovery)
         segments.sort(key=lambda s: (s.start if s.start is not None else 0.0))
         episode.segments = [s.model_copy(update={"id": i}) for i, s in enumerate(segments)]
         episode.text = full_text(episode.segments)
         episode.transcription.recoveries = recoveries
+
+    def stretches(self, episode: Episode) -> list[Stretch]:
+        """What to decode again, in time order: diarized speech no word covers, and segments that copy earlier ones.
+        A word stretched over seconds (Whisper's timing of a word the decoder wrote in place of what was said)
+        covers only its last max_word_s, and what it stretches over counts as speech even where diarization missed
+        it (a phone caller's quiet line)."""
+        o = self.options
+        words = [w for s in episode.segments for w in s.words]
+        stretched = [(w.start, w.end - o.max_word_s) for w in words if w.end - w.start > o.max_word_s]
+        spans = [(s.start, s.end) for s in episode.diarization.spans] + stretched
+        covered = [(max(w.start, w.end - o.max_word_s), w.end) for w in words]
+        covered += [(s.start, s.end) for s in episode.segments if not s.words and s.start is not None]
+        inside = IntervalTree(Interval(s.start, s.end) for s in episode.segments if s.start is not None and s.end > s.start)
+        voices = SpeakerIndex(episode.diarization.spans)
+        todo = []
+        for a, b in speech_gaps(spans, covered, o.min_gap_s, o.join_s):
+            within = _mostly_inside(inside, a, b) and not _another_voice(voices, words, a, b)
+            if b - a >= o.min_inside_gap_s or not within:
+                todo.append(Stretch(a, b, "no_words", None, within))
+        todo += [Stretch(s.start, s.end, "copy", s, True) for s in copies(episode.segments, o.copy_min_chars, o.copy_similarity)]
+        return sorted(todo, key=lambda t: t.start)
+
+    def put_in(self, item: Stretch, found: list[Segment], segments: list[Segment]) -> tuple[list[Segment], Recovery]:
+        """The segments with what the second decoding found put in (or not), and its record."""
+        similarity = self.options.copy_similarity
+        if item.reason == "no_words":  # only what lies in the gap: the words on either side are there already
+            found = [s for s in (_within(s, item.start, item.end) for s in found) if s is not None]
+            # inside a segment, new text the words around already say is those words heard again
+            keep = bool(found) and not (item.within and _said_nearby(found, segments, item.start, item.end, similarity))
+            if keep:
+                segments = segments + found
+        else:
+            text = " ".join(s.text for s in found)
+            earlier = [s.text for s in segments if s.end is not None and s.end <= item.old.start]
+            keep = bool(found) and not any(fuzz.ratio(text, e) >= similarity for e in earlier)
+            if keep:
+                segments = [s for s in segments if s is not item.old] + found
+        recovery = Recovery(start=round(item.start, 3), end=round(item.end, 3), reason=item.reason,
+                            before=item.old.text if item.old else "", after=" ".join(s.text for s in found),
+                            kept=keep)  # fmt: skip
+        return segments, recovery
 
     def _non_speech(self, s) -> bool:
         o = self.transcribe
@@ -111,6 +140,18 @@ def _mostly_inside(segments: IntervalTree, start: float, end: float) -> bool:
     """Most of [start, end] lies inside one decoded segment: a pause the segment's words are timed around, as a
     rule, not speech it left out (unless it is long: min_inside_gap_s)."""
     return any(min(end, i.end) - max(start, i.begin) > (end - start) / 2 for i in segments.overlap(start, end))
+
+
+def _another_voice(voices: SpeakerIndex, words: list, start: float, end: float) -> bool:
+    """Diarization hears someone other than the speakers of the words on either side of [start, end]: not a pause
+    of theirs (a caller's short reply between two lines of a host, inside one decoded segment)."""
+    before = [w for w in words if w.end <= start + WORD_EDGE_S]
+    after = [w for w in words if w.start >= end - WORD_EDGE_S]
+    if not voices.spans or not before or not after:
+        return False
+    who = voices.speaker_at(start, end)
+    around = {voices.speaker_at(before[-1].start, before[-1].end), voices.speaker_at(after[0].start, after[0].end)}
+    return who not in around
 
 
 def copies(segments: list[Segment], min_chars: int, similarity: float) -> list[Segment]:
