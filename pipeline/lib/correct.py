@@ -6,12 +6,15 @@ Whisper writes what it hears with the characters it knows best: 厚生労働省 
 picked for their sound), and compared with the lexicon (pipeline/lib/lexicon.py) by phonetic key.
 
 Precision first: a wrong correction is worse than none. A span is changed only when
-- its reading equals a lexicon entry's (or, for long entries, is within one or two morae of it AND the decoder was
-  unsure of a word there or the dictionary does not know one: text with no word probabilities counts as unsure,
-  the strict case, which is how transcripts are checked for zero edits);
-- it is not a single dictionary word already (that is a homophone, not a mishearing: 帰省 is not 規制);
-- it is not itself a lexicon name, and does not overlap a name found as written;
-- exactly one written form fits best.
+- it could be a misspelt name: nouns or unknown words (a particle only at its end), no digits; a run in hiragana
+  is taken whole;
+- it is not one dictionary word already (that is a homophone, not a mishearing: 帰省 is not 規制);
+- its reading equals an entry's, and for a national entry its writing is odd (an unknown word, kana, single
+  characters in a row, a name glued to a common noun, a place suffix) or the entry is long (経済産業賞);
+- or its reading is one or two morae off a long entry's, the decoder was unsure of a word there (text with no word
+  probabilities counts as unsure: the strict case, in which transcripts are checked for zero edits) and a word of
+  it is unknown (or the entry is the episode's own, or a person's name before an honorific);
+- it does not overlap a name found as written, and exactly one written form fits best.
 """
 
 from __future__ import annotations
@@ -184,6 +187,13 @@ def _odd_writing(span: list[Piece], text: str) -> bool:
     return any(p.person for p in span) and any(p.kind == "名詞" and not p.person for p in span)
 
 
+def _inner_space(words: list[Piece], j: int) -> bool:
+    """words[j] is one space between two Japanese words (where Whisper joined two chunks)."""
+    w = words[j]
+    return (w.kind == "空白" and w.surface == " " and 0 < j < len(words) - 1
+            and _japanese(words[j - 1].surface[-1]) and _japanese(words[j + 1].surface[0]))  # fmt: skip
+
+
 def find_edits(text: str, unsure: list[bool] | None, lexicon: Lexicon, reader, options: CorrectOptions) -> list[Edit]:
     """Corrections for one text (a segment). `unsure[i]` says whether the decoder was unsure of the word holding
     character i (probability below options.unsure_below); None = no probabilities (a transcript)."""
@@ -194,7 +204,7 @@ def find_edits(text: str, unsure: list[bool] | None, lexicon: Lexicon, reader, o
         if first.kind == "空白":
             continue
         for j in range(i, min(len(words), i + options.max_span_words)):
-            if words[j].kind == "空白" and words[j].surface == " " and j + 1 < len(words) and _japanese(words[j - 1].surface[-1]) and _japanese(words[j + 1].surface[0]):
+            if _inner_space(words, j):
                 continue  # a space Whisper put between two Japanese chunks does not end a name; a span never ends on it
             if words[j].kind in _BREAKS:
                 break
