@@ -92,7 +92,7 @@ def test_a_word_stretched_over_seconds_does_not_hide_the_speech_under_it(tmp_pat
     monkeypatch.setattr(RecoverStage, "resolved", lambda self: SimpleNamespace(path="fake", identity="fake"))
     job = Job(path=path, sha256="0", profile=None, ingest=CONFIG.ingest, models=models, show_progress=False)
     RecoverStage(CONFIG.recover, o, tmp_path).run(episode, job)
-    assert [(r.reason, r.start, r.end) for r in episode.transcription.recoveries] == [("no_words", 4.55, 9.65)]
+    assert [(r.reason, r.start, r.end) for r in episode.transcription.recoveries] == [("no_words", 5.3, 9.65)]
     assert "最後の質問です。" in episode.text
 
 
@@ -105,3 +105,13 @@ def test_nothing_to_recover_loads_no_model(tmp_path):
     job = Job(path=path, sha256="0", profile=None, ingest=CONFIG.ingest, models=ModelStore(), show_progress=False)
     RecoverStage(CONFIG.recover, CONFIG.transcribe, tmp_path).run(episode, job)  # a model load would fail here
     assert [s.text for s in episode.segments] == ["はい。"]
+
+
+def test_stretches_are_found_per_voice_and_never_run_from_one_voice_into_the_next(tmp_path):
+    stage = RecoverStage(CONFIG.recover, CONFIG.transcribe, tmp_path)
+    spans = [SpeakerSpan(start=10.0, end=11.5, speaker="SPEAKER_00"), SpeakerSpan(start=12.0, end=13.5, speaker="SPEAKER_01"),
+             SpeakerSpan(start=14.0, end=15.2, speaker="SPEAKER_01")]  # fmt: skip
+    # 0.5 s apart: one voice's two stretches are decoded as one, two voices' never
+    assert stage.gaps(spans, [], []) == [(10.0, 11.5), (12.0, 15.2)]
+    # speech under a stretched word that overlaps a voice's stretch is one stretch with it
+    assert stage.gaps(spans, [(11.0, 12.5)], []) == [(10.0, 15.2)]

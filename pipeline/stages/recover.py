@@ -22,7 +22,7 @@ from pipeline.engine.stage import FILE, FileStage, Job
 from pipeline.lib.asr import WORD_EDGE_S, speech_gaps
 from pipeline.lib.speakers import SpeakerIndex
 from pipeline.lib.models import ResolvedModel
-from pipeline.records import Episode, Recovery, Segment, full_text
+from pipeline.records import Episode, Recovery, Segment, SpeakerSpan, full_text
 from pipeline.stages.transcribe import TranscribeStage, decode_kwargs, load_whisper, sequential_kwargs
 from pipeline.text.normalise import letters_digits
 
@@ -98,18 +98,36 @@ class RecoverStage(FileStage):
         o = self.options
         words = [w for s in episode.segments for w in s.words]
         stretched = [(w.start, w.end - o.max_word_s) for w in words if w.end - w.start > o.max_word_s]
-        spans = [(s.start, s.end) for s in episode.diarization.spans] + stretched
         covered = [(max(w.start, w.end - o.max_word_s), w.end) for w in words]
         covered += [(s.start, s.end) for s in episode.segments if not s.words and s.start is not None]
         inside = IntervalTree(Interval(s.start, s.end) for s in episode.segments if s.start is not None and s.end > s.start)
         voices = SpeakerIndex(episode.diarization.spans)
         todo = []
-        for a, b in speech_gaps(spans, covered, o.min_gap_s, o.join_s):
+        for a, b in self.gaps(episode.diarization.spans, stretched, covered):
             within = _mostly_inside(inside, a, b) and not _another_voice(voices, words, a, b)
             if b - a >= o.min_inside_gap_s or not within:
                 todo.append(Stretch(a, b, "no_words", None, within))
         todo += [Stretch(s.start, s.end, "copy", s, True) for s in copies(episode.segments, o.copy_min_chars, o.copy_similarity)]
         return sorted(todo, key=lambda t: t.start)
+
+    def gaps(self, spans: list[SpeakerSpan], stretched: list[tuple[float, float]], covered: list[tuple[float, float]]
+             ) -> list[tuple[float, float]]:  # fmt: skip
+        """Speech no word covers, found per diarized speaker (so one stretch never runs from one voice into the
+        next: decoded together, the first voice's tail took the words of the second), and under stretched words;
+        where two overlap, one stretch."""
+        o = self.options
+        by_voice: dict[str, list[tuple[float, float]]] = {}
+        for span in spans:
+            by_voice.setdefault(span.speaker, []).append((span.start, span.end))
+        found = [g for voice in by_voice.values() for g in speech_gaps(voice, covered, o.min_gap_s, o.join_s)]
+        found += speech_gaps(stretched, covered, o.min_gap_s, o.join_s)
+        merged: list[tuple[float, float]] = []
+        for a, b in sorted(found):
+            if merged and a < merged[-1][1]:
+                merged[-1] = (merged[-1][0], max(merged[-1][1], b))
+            else:
+                merged.append((a, b))
+        return merged
 
     def put_in(self, item: Stretch, found: list[Segment], segments: list[Segment]) -> tuple[list[Segment], Recovery]:
         """The segments with what the second decoding found put in (or not), and its record."""
