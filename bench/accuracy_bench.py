@@ -58,6 +58,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from pipeline.files import sha256_file  # noqa: E402
+from pipeline.lib.asr import union  # noqa: E402
 from pipeline.lib.metrics import cer, normalize_for_cer  # noqa: E402
 
 DEFAULT_DIR = ROOT / "bench" / "accuracy"
@@ -164,15 +165,7 @@ def figure_accuracy(figures: list[dict], gold: list[dict]) -> FigureScore:
     return FigureScore(len(gold) - len(missed), len(gold), missed)
 
 
-def merge(intervals: Iterable[tuple[float, float]]) -> list[tuple[float, float]]:
-    """Union of [start, end] intervals, sorted, empty ones dropped."""
-    merged: list[tuple[float, float]] = []
-    for start, end in sorted((s, e) for s, e in intervals if e > s):
-        if merged and start <= merged[-1][1]:
-            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
-        else:
-            merged.append((start, end))
-    return merged
+merge = union  # the pipeline's own union of [start, end] intervals (pipeline/lib/asr.py)
 
 
 def overlap_seconds(a: list[tuple[float, float]], b: list[tuple[float, float]]) -> float:

@@ -41,7 +41,8 @@ def _split(segment: Segment, max_s: float) -> list[Segment]:
     return [piece, *_split(remainder, max_s)]
 
 
-def _union(intervals: list[tuple[float, float]]) -> list[tuple[float, float]]:
+def union(intervals: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    """Union of [start, end] intervals, sorted; empty ones dropped, touching ones joined."""
     out: list[tuple[float, float]] = []
     for a, b in sorted(intervals):
         if out and a <= out[-1][1]:
@@ -59,9 +60,9 @@ def speech_gaps(speech: list[tuple[float, float]], covered: list[tuple[float, fl
                 join_s: float = 0.0) -> list[tuple[float, float]]:  # fmt: skip
     """Stretches of speech (seconds) that no covered interval (a word) reaches, those less than join_s apart taken
     as one (with the pause between), kept when at least min_gap_s long."""
-    words = _union([(a - WORD_EDGE_S, b + WORD_EDGE_S) for a, b in covered])
+    words = union([(a - WORD_EDGE_S, b + WORD_EDGE_S) for a, b in covered])
     gaps: list[tuple[float, float]] = []
-    for a, b in _union(speech):
+    for a, b in union(speech):
         position = a
         for c, d in words:
             if d <= position or c >= b:

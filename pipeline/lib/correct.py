@@ -25,7 +25,7 @@ from itertools import product
 
 from pipeline.config import CorrectOptions
 from pipeline.lib.lexicon import Lexicon, Term, morae, phonetic_key
-from pipeline.text.normalise import fold, katakana
+from pipeline.text.normalise import fold, is_hiragana, is_japanese, is_kana, is_kanji, is_katakana, katakana
 
 # How particles sound (Sudachi gives the spelling's reading: は -> ハ, said ワ).
 _SPOKEN = {"は": "ワ", "へ": "エ", "を": "オ"}
@@ -69,26 +69,6 @@ class Edit:
     score: float
 
 
-def _is_kanji(text: str) -> bool:
-    return bool(text) and all("一" <= ch <= "龥" or ch == "々" for ch in text)
-
-
-def _japanese(ch: str) -> bool:
-    return "ぁ" <= ch <= "ヶ" or "一" <= ch <= "龥" or ch in "ー々"
-
-
-def _is_hiragana(text: str) -> bool:
-    return bool(text) and all("ぁ" <= ch <= "ゖ" or ch == "ー" for ch in text)
-
-
-def _is_katakana(text: str) -> bool:
-    return bool(text) and all("ァ" <= ch <= "ヶ" or ch == "ー" for ch in text)
-
-
-def _is_kana(text: str) -> bool:
-    return bool(text) and all("ぁ" <= ch <= "ヶ" or ch == "ー" for ch in text)
-
-
 def pieces(text: str, reader) -> list[Piece]:
     """The words of text with their readings."""
     out = []
@@ -102,7 +82,7 @@ def pieces(text: str, reader) -> list[Piece]:
         if m.is_oov():
             readings += reader.readings(surface)
         sounds: list[str] = []
-        if len(surface) > 1 and _is_kanji(surface) and (m.is_oov() or pos[1:3] == ("固有名詞", "人名")):
+        if len(surface) > 1 and is_kanji(surface) and (m.is_oov() or pos[1:3] == ("固有名詞", "人名")):
             per_char = [reader.readings(ch)[:3] for ch in surface]
             if all(per_char):
                 sounds = ["".join(p) for p in product(*per_char)][:_MAX_VARIANTS]
@@ -140,8 +120,8 @@ def _whole_kana_run(words: list[Piece], i: int, j: int) -> bool:
     never a part of one (なかたし), and never with numbers."""
     before = words[i - 1] if i > 0 else None
     after = words[j + 1] if j + 1 < len(words) else None
-    starts = before is None or not _is_hiragana(before.surface) or before.kind == "助詞"
-    ends = after is None or not _is_hiragana(after.surface) or after.kind in ("助詞", "助動詞")
+    starts = before is None or not is_hiragana(before.surface) or before.kind == "助詞"
+    ends = after is None or not is_hiragana(after.surface) or after.kind in ("助詞", "助動詞")
     led = words[i].kind != "助詞" or (before is not None and before.kind == "助詞")  # の|わじまし, not 県|はまし
     return starts and ends and led
 
@@ -160,7 +140,7 @@ def _can_be_name(span: list[Piece], text: str) -> bool:
     at the end (ハセガ|は), no numbers; a run in kana may hold other words (む|なか|たし) but no verbs or endings."""
     if any(any(ch.isdigit() for ch in p.surface) for p in span) or span[0].pos[1] == "数詞":
         return False  # figures are not names; a kanji numeral inside one is (イガラシ県一 = 五十嵐健一)
-    if _is_kana(text):
+    if is_kana(text):
         return not any(p.kind in ("動詞", "助動詞", "形容詞") for p in span)
     return all(p.kind in _NAME_PARTS or not p.known for p in span[:-1]) and (
         span[-1].kind in _NAME_PARTS or span[-1].kind == "助詞" or not span[-1].known)
@@ -171,12 +151,12 @@ def _odd_writing(span: list[Piece], text: str) -> bool:
     characters in a row (藤|ツ, 変|能), or a personal name glued to a common noun (高生|労働省)."""
     if any(not p.known for p in span):
         return True
-    if _is_kana(text) and morae(katakana(text)) >= 4:
+    if is_kana(text) and morae(katakana(text)) >= 4:
         return True
-    if len(span) > 1 and any(_is_hiragana(p.surface) and len(p.surface) >= 2 and p.kind == "名詞" for p in span) \
-            and any(_is_kanji(p.surface) for p in span):  # fmt: skip
+    if len(span) > 1 and any(is_hiragana(p.surface) and len(p.surface) >= 2 and p.kind == "名詞" for p in span) \
+            and any(is_kanji(p.surface) for p in span):  # fmt: skip
         return True  # a place in kana with its kanji suffix (いばらき|県)
-    scripts = {"kanji" if _is_kanji(p.surface) else "katakana" if _is_katakana(p.surface) else "" for p in span}
+    scripts = {"kanji" if is_kanji(p.surface) else "katakana" if is_katakana(p.surface) else "" for p in span}
     if {"kanji", "katakana"} <= scripts:
         return True  # kanji and katakana in one name-like run (藤|ツー)
     if len(span) > 1 and span[-1].surface in _PLACE_SUFFIXES and span[-1].kind in ("名詞", "接尾辞"):
@@ -191,7 +171,7 @@ def _inner_space(words: list[Piece], j: int) -> bool:
     """words[j] is one space between two Japanese words (where Whisper joined two chunks)."""
     w = words[j]
     return (w.kind == "空白" and w.surface == " " and 0 < j < len(words) - 1
-            and _japanese(words[j - 1].surface[-1]) and _japanese(words[j + 1].surface[0]))  # fmt: skip
+            and is_japanese(words[j - 1].surface[-1]) and is_japanese(words[j + 1].surface[0]))  # fmt: skip
 
 
 def find_edits(text: str, unsure: list[bool] | None, lexicon: Lexicon, reader, options: CorrectOptions) -> list[Edit]:
@@ -218,7 +198,7 @@ def find_edits(text: str, unsure: list[bool] | None, lexicon: Lexicon, reader, o
                 elif known.kind != "term":  # a name as written is never overwritten; a common word (経済) may be
                     protected.append((start, end))  # part of a misspelt name (経済産業賞)
                 continue
-            if _is_hiragana(original):
+            if is_hiragana(original):
                 if not _whole_kana_run(words, i, j):
                     continue
             elif first.kind in _NOT_FIRST or not _can_be_name(span, original):
@@ -226,7 +206,7 @@ def find_edits(text: str, unsure: list[bool] | None, lexicon: Lexicon, reader, o
             if _one_word(span):
                 continue
             addressed = j + 1 < len(words) and words[j + 1].surface in _HONORIFICS
-            unknown = any(not p.known for p in span) or _is_hiragana(original)
+            unknown = any(not p.known for p in span) or is_hiragana(original)
             doubt = Doubt(odd=_odd_writing(span, original), unknown=unknown,
                           unsure=unsure is None or any(unsure[start:end]))  # fmt: skip
             candidates += [replace(e, original=written) for e in
@@ -267,7 +247,7 @@ def _span_edits(span: list[Piece], original: str, start: int, end: int, doubt: D
                 continue
             if distance and not doubt.unknown and national and size < options.long_name_morae:
                 continue  # dictionary words one mora off a national name: only a long one makes that a mishearing
-            if _is_kana(term.surface) and (national and (size < options.sound_min_morae or not _is_kana(original))
+            if is_kana(term.surface) and (national and (size < options.sound_min_morae or not is_kana(original))
                                            or not national and size < options.one_off_min_morae):  # fmt: skip
                 continue  # a national name in kana is a guess between spellings (はせがわ); the episode's own
                 # spelling of a longer name is not (年金ネット -> ねんきんネット, as the programme writes it)

@@ -20,7 +20,7 @@ from rapidfuzz.process import extract
 
 from pipeline.files import sha256_file
 from pipeline.lib.entities import prefecture_and_city
-from pipeline.text.normalise import fold, katakana
+from pipeline.text.normalise import fold, has_kanji, is_katakana, katakana
 
 _VOWEL = {}
 for _vowel, _row in {
@@ -54,10 +54,6 @@ def morae(key: str) -> int:
     return sum(1 for ch in key if ch not in _SMALL)
 
 
-def is_reading(text: str) -> bool:
-    return bool(text) and all("ァ" <= ch <= "ヶ" or ch == "ー" for ch in text)
-
-
 @dataclass(frozen=True)
 class Term:
     surface: str  # the written form a correction puts in
@@ -77,9 +73,10 @@ class Lexicon:
         self.by_key: dict[str, list[Term]] = defaultdict(list)
         self.surfaces: dict[str, Term] = {}  # folded written form -> its first entry
         for term in terms:
-            if not is_reading(term.reading) or term in self.by_key[term.key]:
+            key = term.key
+            if not is_katakana(term.reading) or term in self.by_key[key]:
                 continue
-            self.by_key[term.key].append(term)
+            self.by_key[key].append(term)
             self.surfaces.setdefault(fold(term.surface), term)
         self._keys_by_length: dict[int, list[str]] = defaultdict(list)
         for key in self.by_key:
@@ -133,7 +130,7 @@ def readings_of(text: str, reader, limit: int = 4) -> list[str]:
     out = []
     for combo in product(*options):
         reading = "".join(combo)
-        if is_reading(reading) and reading not in out:
+        if is_katakana(reading) and reading not in out:
             out.append(reading)
         if len(out) >= limit:
             break
@@ -147,9 +144,6 @@ def named_terms(names: Iterable[tuple[str, str]], source: str, reader) -> list[T
 
 _HONORIFICS = ("さん", "様", "氏", "先生", "くん", "ちゃん")
 
-
-def _has_kanji(text: str) -> bool:
-    return any("一" <= ch <= "龥" for ch in text)
 
 
 def names_in_text(text: str, reader, common_nouns: bool) -> list[tuple[str, str]]:
@@ -175,8 +169,8 @@ def names_in_text(text: str, reader, common_nouns: bool) -> list[tuple[str, str]
             found.append((surface, "name"))
             if len(run) > 1:  # 福岡県宗像市: 福岡県 and 宗像市 are names of their own
                 found.extend((text[a:b], "name") for (a, b, _), p in zip(run, pos)
-                             if p[1] == "固有名詞" and (b - a >= 3 or b - a == 2 and _has_kanji(text[a:b])))
-        elif common_nouns and len(surface) >= 2 and _has_kanji(surface):
+                             if p[1] == "固有名詞" and (b - a >= 3 or b - a == 2 and has_kanji(text[a:b])))
+        elif common_nouns and len(surface) >= 2 and has_kanji(surface):
             found.append((surface, "term"))
         run.clear()
 

@@ -12,6 +12,7 @@ from pipeline.lib.lexicon import list_digest, load_name_list
 from pipeline.lib.entities import Cluster, EntityRecognizer, Mention, Pattern, merge, patterns_for, repair
 from pipeline.lib.speakers import name_candidates
 from pipeline.records import Entity, EntityMention, Episode
+from pipeline.text.normalise import is_kanji
 from pipeline.text.reader import Reader
 from pipeline.text.sentences import time_of
 
@@ -62,17 +63,13 @@ def listed_mentions(texts: list[str], names: dict[str, str], found: list[Mention
         for name in sorted((n for n in names if n in text), key=len, reverse=True):  # longer names first
             for match in re.finditer(re.escape(name), text):
                 a, b = match.span()
-                if b < len(text) and _letter(text[b]) or a > 0 and _letter(text[a - 1]) and not _is_kanji(name[0]):
+                if b < len(text) and _letter(text[b]) or a > 0 and _letter(text[a - 1]) and not is_kanji(name[0]):
                     continue
                 if any(a < e and s < b and not (a <= s and e <= b) for s, e in taken):
                     continue  # overlaps a longer or crossing mention
                 out.append(Mention(index, a, b, name, names[name], "gazetteer", name))
                 taken.append((a, b))
     return out
-
-
-def _is_kanji(ch: str) -> bool:
-    return "一" <= ch <= "龥" or ch == "々"
 
 
 def is_common_word(name: str, reader: Reader) -> bool:

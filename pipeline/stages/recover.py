@@ -82,7 +82,7 @@ class RecoverStage(FileStage):
                 a, b = max(offset, item.start - self.options.pad_s), min(end_of_window, item.end + self.options.pad_s)
                 piece = samples[int((a - offset) * rate) : int((b - offset) * rate)]
                 found = [TranscribeStage._segment(0, r, a) for r in whisper.transcribe(piece, **kwargs)[0]
-                         if not self._non_speech(r)]  # fmt: skip
+                         if not self.decoder.non_speech(r)]  # fmt: skip
                 segments, recovery = self.put_in(item, found, segments)
                 recoveries.append(recovery)
         segments.sort(key=lambda s: (s.start if s.start is not None else 0.0))
@@ -122,7 +122,7 @@ class RecoverStage(FileStage):
         found = [g for voice in by_voice.values() for g in speech_gaps(voice, covered, o.min_gap_s, o.join_s)]
         found += speech_gaps(stretched, covered, o.min_gap_s, o.join_s)
         merged: list[tuple[float, float]] = []
-        for a, b in sorted(found):
+        for a, b in sorted(found):  # not lib/asr.union: two voices' stretches that only touch stay apart
             if merged and a < merged[-1][1]:
                 merged[-1] = (merged[-1][0], max(merged[-1][1], b))
             else:
@@ -148,10 +148,6 @@ class RecoverStage(FileStage):
                             before=item.old.text if item.old else "", after=" ".join(s.text for s in found),
                             kept=keep)  # fmt: skip
         return segments, recovery
-
-    def _non_speech(self, s) -> bool:
-        o = self.transcribe
-        return s.no_speech_prob > o.no_speech_threshold and s.avg_logprob < o.log_prob_threshold
 
 
 def _mostly_inside(segments: IntervalTree, start: float, end: float) -> bool:

@@ -43,12 +43,17 @@ def prompt_words(options: TranscribeOptions, profile: ShowProfile | None, contex
     return kept
 
 
+def language_of(options: TranscribeOptions, profile: ShowProfile | None) -> str | None:
+    """The configured language, else the show's, else None (detect)."""
+    return options.language or (profile.language if profile else None)
+
+
 def decode_kwargs(options: TranscribeOptions, profile: ShowProfile | None,
                   context: EpisodeContext | None = None) -> dict[str, Any]:  # fmt: skip
     """faster-whisper keyword arguments from the options (one place, shared by both inference modes)."""
     hotwords, prompt = vocabulary_prompts(prompt_words(options, profile, context), options.vocabulary_as)
     return dict(
-        language=options.language or (profile.language if profile else None),
+        language=language_of(options, profile),
         task=options.task,
         beam_size=options.beam_size,
         vad_filter=options.vad_filter,
@@ -120,7 +125,7 @@ class TranscribeStage(FileStage):
     def options_key(self, job: Job) -> Any:
         # The profile and the notes matter only through what reaches the decoder (language, vocabulary, terms),
         # which the context field's content key covers as well.
-        return {"options": self.options, "decode": job.ingest, "language": decode_kwargs(self.options, job.profile)["language"],
+        return {"options": self.options, "decode": job.ingest, "language": language_of(self.options, job.profile),
                 "vocabulary": job.profile.vocabulary if job.profile else []}
 
     def applies_to(self, episode: Episode) -> bool:
@@ -146,7 +151,7 @@ class TranscribeStage(FileStage):
                     kwargs["language"] = info.language  # later windows of a long file keep the first one's language
                 for s in segments_iter:
                     bar.update(round(offset + s.end, 1) - bar.n)
-                    if self._non_speech(s):
+                    if self.non_speech(s):
                         dropped.append(s.text.strip())
                         continue
                     found = [self._segment(len(segments), s, offset)]
@@ -189,7 +194,7 @@ class TranscribeStage(FileStage):
 
         return BatchedInferencePipeline(model=whisper)  # a thin wrapper: the model itself is loaded once
 
-    def _non_speech(self, s) -> bool:
+    def non_speech(self, s) -> bool:
         """Whisper's silence rule: a segment the model itself thinks is no speech, decoded with low confidence
         (tone or noise that passed VAD comes out as "you." at no-speech 0.8, log-prob -2.0). Sequential decoding
         applies the rule per window; batched decoding does not, so it is applied here to every segment."""

@@ -35,3 +35,32 @@ def letters_digits_with_origin(text: str) -> tuple[str, list[int]]:
 def katakana(text: str) -> str:
     """Hiragana as katakana (readings compare in one script)."""
     return "".join(chr(ord(c) + 0x60) if "ぁ" <= c <= "ゖ" else c for c in text)
+
+
+# --- scripts: which kind of Japanese characters a text is written in (a name spelt in kana, kanji read as sounds)
+
+
+def is_kanji(text: str) -> bool:
+    return bool(text) and all("一" <= ch <= "龥" or ch == "々" for ch in text)
+
+
+def has_kanji(text: str) -> bool:
+    return any("一" <= ch <= "龥" for ch in text)
+
+
+def is_hiragana(text: str) -> bool:
+    return bool(text) and all("ぁ" <= ch <= "ゖ" or ch == "ー" for ch in text)
+
+
+def is_katakana(text: str) -> bool:
+    """Katakana only (a reading, or a name written in katakana)."""
+    return bool(text) and all("ァ" <= ch <= "ヶ" or ch == "ー" for ch in text)
+
+
+def is_kana(text: str) -> bool:
+    return bool(text) and all("ぁ" <= ch <= "ヶ" or ch == "ー" for ch in text)
+
+
+def is_japanese(ch: str) -> bool:
+    """One kana or kanji character."""
+    return "ぁ" <= ch <= "ヶ" or "一" <= ch <= "龥" or ch in "ー々"
