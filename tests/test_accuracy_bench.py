@@ -165,3 +165,22 @@ def test_recoveries_count_and_seconds():
     recoveries = [{"start": 1.0, "end": 2.5, "kept": True}, {"start": 10.0, "end": 10.5, "kept": False}]
     score = recovery_totals(recoveries)
     assert (score.count, score.seconds, score.kept) == (2, pytest.approx(2.0), 1)
+
+
+def test_ceiling_counts_missed_names_whose_reading_is_in_the_text(tmp_path, capsys):
+    """A missed name whose reading the text holds (輪島市 as わじまし) is reachable, one that is not there is not, and
+    without notes a person's name is never reachable (its kanji cannot be heard)."""
+    import json
+
+    from bench.accuracy_ceiling import main
+
+    gold = {"entities": [{"name": "輪島市", "types": ["LOCATION"]}, {"name": "加賀市", "types": ["LOCATION"]},
+                         {"name": "山田花子", "types": ["PERSON"]}, {"name": "気象庁", "types": ["ORG"]}]}  # fmt: skip
+    (tmp_path / "show.yaml").write_text(json.dumps(gold, ensure_ascii=False), encoding="utf-8")
+    run = {"label": "no notes", "text": "気象庁によるとわじましで山田花子さんが", "entities": {
+        "found": 1, "total": 4, "missed": ["輪島市", "加賀市", "山田花子"]}}
+    results = {"shows": [{"stem": "show", "runs": [run, {**run, "label": "notes"}]}]}
+    (tmp_path / "r.json").write_text(json.dumps(results, ensure_ascii=False), encoding="utf-8")
+    assert main([str(tmp_path / "r.json"), "--gold-dir", str(tmp_path)]) == 0
+    rows = capsys.readouterr().out.splitlines()[2:]
+    assert rows == ["| show | no notes | 1/4 | 1 | 1 | 1 | 50% |", "| show | notes | 1/4 | 2 | - | 1 | 75% |"]

@@ -65,9 +65,29 @@ def test_the_episode_notes_correct_people_and_terms(reader, national):
     assert corrected("保健省の変能が増えた", lexicon(reader, national), reader) == []  # no notes: not names
 
 
+def test_a_surname_written_right_is_completed_to_the_full_name_of_the_notes_but_never_overwritten(reader, national):
+    lex = lexicon(reader, national, "パーソナリティ：五十嵐健一、塚越あかり")
+    assert corrected("五十嵐県一です", lex, reader) == [("五十嵐県一", "五十嵐健一")]  # 五十嵐 kept, 県一 read ケンイチ
+    assert corrected("五十嵐さんと塚越さん", lex, reader) == []
+
+
 def test_a_common_word_of_the_notes_does_not_shield_a_misspelt_name_around_it(reader, national):
     lex = lexicon(reader, national, "今日の特集は経済と半導体。")  # 経済 is a term of the notes
     assert corrected("工場について経済産業賞は", lex, reader) == [("経済産業賞", "経済産業省")]
+
+
+def test_a_municipality_after_its_prefecture_is_matched_among_that_prefectures_only(reader, national):
+    """After 石川県 only Ishikawa's 19 municipalities are compared: a reading one mora off is enough (鈴木市 スズキシ for
+    珠洲市 スズシ), a list joined by や keeps the prefecture, and the record names the prefecture it rests on."""
+    lex = lexicon(reader, national)
+    text = "石川県の和島市や鈴木市で被害"
+    edits = find_edits(text, [True] * len(text), lex, reader, OPTIONS)
+    assert [(e.original, e.term.surface, e.distance, e.after) for e in edits] == [
+        ("和島市", "輪島市", 0, "石川県"), ("鈴木市", "珠洲市", 1, "石川県")]  # 鈴木 is also a listed company
+    assert corrected("福岡県 村方市では", lex, reader) == [("村方市", "宗像市")]
+    assert corrected("和島市や鈴木市で", lex, reader) == []  # no prefecture: 和島 is a word, 鈴木市 a name
+    assert corrected("福岡県の北九州市と福岡市で", lex, reader) == []  # right names, whichever prefecture
+    assert corrected("大阪府の市町村と東京都の都市", lex, reader) == []  # no name before the suffix; a word
 
 
 def test_homophones_and_names_as_written_are_left_alone(reader, national):

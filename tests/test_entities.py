@@ -241,3 +241,17 @@ def test_national_names_are_found_where_they_stand_as_whole_names_and_nothing_el
     assert [m.start for m in listed_mentions(texts[:1], names, covered)] == []  # what the model found stays
     inside = [Mention(0, 0, 3, "NTT", "Company", "ner", None)]  # a shorter name inside a listed one gives way
     assert [m.text for m in listed_mentions(["NTTデータの"], {"NTTデータ": "Company"}, inside)] == ["NTTデータ"]
+
+
+def test_listed_institutions_that_are_dictionary_words_are_kept_but_companies_named_by_a_word_are_not():
+    """Sudachi holds 気象庁 and 東日本大震災 as ordinary words: they are names all the same. A listed company named by
+    an ordinary word (いつも, イオン: ion) is a name only in context, so it is not looked for as written."""
+    from types import SimpleNamespace
+
+    from pipeline.engine.stage import ModelStore
+    from pipeline.stages.entities import EntitiesStage
+
+    names = EntitiesStage(OPTIONS, CONFIG.speakers).listed_names(SimpleNamespace(models=ModelStore()))
+    assert {"気象庁", "厚生労働省", "東日本大震災", "富士通"} <= set(names)
+    assert names["気象庁"] == "Government" and names["東日本大震災"] == "Natural_Disaster"
+    assert not {"いつも", "イオン"} & set(names)

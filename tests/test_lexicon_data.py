@@ -37,8 +37,10 @@ def parse(text: str) -> list[tuple[str, list[str], str, str]]:
         if line.startswith("#"):
             continue
         cols = line.split("\t")
-        assert len(cols) == 4, f"line {n}: {len(cols)} columns: {line!r}"
-        surface, readings, kind, source = cols
+        assert len(cols) == 5, f"line {n}: {len(cols)} columns: {line!r}"
+        surface, readings, kind, source, within = cols
+        assert bool(within) == (kind == "municipality"), f"line {n}: prefectures only for a municipality: {line!r}"
+        assert all(w in PREFECTURES for w in within.split("|") if within), f"line {n}: not a prefecture: {within!r}"
         assert surface and surface == surface.strip(), f"line {n}: surface {surface!r}"
         rs = readings.split("|")
         assert all(KATAKANA.fullmatch(r) for r in rs), f"line {n}: readings not katakana: {readings!r}"
@@ -171,3 +173,9 @@ def test_company_names_as_news_writes_them(rows):
 def test_institutions(lex, surface, reading, kind):
     readings, k, source = lex[surface]
     assert (readings[0], k, source) == (reading, kind, "institutions")
+
+
+def test_municipalities_carry_their_prefectures(text):
+    within = {line.split("\t")[0]: line.split("\t")[4] for line in text.splitlines() if not line.startswith("#")}
+    assert within["輪島市"] == "石川県" and within["宗像市"] == "福岡県" and within["北九州市"] == "福岡県"
+    assert within["府中市"] == "東京都|広島県" and within["千代田区"] == "東京都"

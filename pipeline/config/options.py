@@ -202,6 +202,8 @@ class CorrectOptions(Record):
     two_off_min_morae: int = doc("... and two morae off from this many", ge=4)
     unsure_below: float = doc("a word decoded with a lower probability counts as unsure (near matches need one)",
                               ge=0, le=1)  # fmt: skip
+    place_one_off_min_morae: int = doc("a municipality named right after its prefecture (石川県の和島市) may be one "
+                                       "mora off from this many morae: only that prefecture's are compared", ge=2)  # fmt: skip
     national_weight: float = doc("score factor of national-list entries (episode sources weigh 1)", gt=0, le=1)
     min_score: float = doc("weakest evidence acted on (1 = same reading)", ge=0, le=1)
 

@@ -15,6 +15,11 @@ Precision first: a wrong correction is worse than none. A span is changed only w
   probabilities counts as unsure: the strict case, in which transcripts are checked for zero edits) and a word of
   it is unknown (or the entry is the episode's own, or a person's name before an honorific);
 - it does not overlap a name found as written, and exactly one written form fits best.
+
+A municipality named right after its prefecture (石川県の和島市や鈴木市で) is compared with that prefecture's
+municipalities only (tens, not 1,700): there a reading one mora off a name of three morae or more is evidence
+enough (輪島市, 珠洲市), when no other municipality of the prefecture comes as close. The correction records the
+prefecture it rests on.
 """
 
 from __future__ import annotations
@@ -22,6 +27,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from itertools import product
+
+from rapidfuzz.distance import Levenshtein
 
 from pipeline.config import CorrectOptions
 from pipeline.lib.lexicon import Lexicon, Term, morae, phonetic_key
@@ -35,6 +42,9 @@ _NAME_PARTS = {"名詞", "接頭辞", "接尾辞"}
 _HONORIFICS = {"さん", "様", "氏", "先生", "くん", "ちゃん"}
 _PLACE_SUFFIXES = {"都", "道", "府", "県", "市", "区", "町", "村", "省", "庁"}
 _MAX_VARIANTS = 32  # readings of one span: the product of its words' readings, capped
+_PLACE_ENDS = ("市", "町", "村", "区", "し", "シ", "まち", "ちょう", "むら")  # how a municipality's name ends
+_LIST_JOINS = {"の", "や", "と", "、", "・", " "}  # between a prefecture and its places, or two places
+_MAX_PLACE_WORDS = 4
 
 
 @dataclass(frozen=True)
@@ -67,6 +77,7 @@ class Edit:
     reading: str  # the original's reading that matched
     distance: int
     score: float
+    after: str | None = None  # the name before it the edit rests on (a municipality's prefecture)
 
 
 def pieces(text: str, reader) -> list[Piece]:
@@ -211,7 +222,76 @@ def find_edits(text: str, unsure: list[bool] | None, lexicon: Lexicon, reader, o
                           unsure=unsure is None or any(unsure[start:end]))  # fmt: skip
             candidates += [replace(e, original=written) for e in
                            _span_edits(span, original, start, end, doubt, addressed, lexicon, options)]  # fmt: skip
-    return _choose(candidates, protected)
+    places = place_edits(words, text, lexicon, reader, options)
+    # a name inside a place's name is not that name (the company 鈴木 in 鈴木市 after 石川県)
+    protected = [(a, b) for a, b in protected if not any(e.start <= a and b <= e.end and b - a < e.end - e.start
+                                                           for e in places)]  # fmt: skip
+    return _choose(candidates + places, protected)
+
+
+def place_edits(words: list[Piece], text: str, lexicon: Lexicon, reader, options: CorrectOptions) -> list[Edit]:
+    """Municipalities named after their prefecture (石川県の和島市や鈴木市で -> 輪島市, 珠洲市), each compared with the
+    municipalities of that prefecture only. A name written as some entry of the lexicon is left alone."""
+    edits: list[Edit] = []
+    for k, word in enumerate(words):
+        region = lexicon.knows(word.surface)
+        if region is None or region.kind != "prefecture" or not lexicon.within(region.surface):
+            continue
+        i = k + 1
+        while i < len(words) and words[i].surface in _LIST_JOINS:
+            i += 1
+        while (end := _place_end(words, i, text)) is not None:
+            span = [w for w in words[i : end + 1] if w.kind != "空白"]
+            written = text[span[0].start : span[-1].end]
+            if not lexicon.knows(written.replace(" ", "")):
+                edit = _nearest_town(span, written, region.surface, lexicon, reader, options)
+                edits += [edit] if edit else []
+            i = end + 1
+            if not (i < len(words) and words[i].surface in _LIST_JOINS - {"の"}):
+                break
+            i += 1
+    return edits
+
+
+def _place_end(words: list[Piece], i: int, text: str) -> int | None:
+    """Index of the word that ends the place name starting at words[i] (和島|市, or one word in kana or unknown to
+    the dictionary: すずし), or None: no particle, ending or punctuation on the way, more than the suffix alone."""
+    for j in range(i, min(len(words), i + _MAX_PLACE_WORDS)):
+        if words[j].kind in ("助詞", "助動詞") or words[j].kind in _BREAKS:
+            return None
+        name = text[words[i].start : words[j].end]
+        if name.endswith(_PLACE_ENDS) and (j > i or is_kana(name) or not words[i].known) and len(name) > 1:
+            return j
+    return None
+
+
+def _nearest_town(span: list[Piece], written: str, region: str, lexicon: Lexicon, reader,
+                  options: CorrectOptions) -> Edit | None:  # fmt: skip
+    """The one municipality of the region whose reading is nearest the span's (every reading the dictionary holds
+    for its words, 和島: ワシマ, ワジマ), if near enough; None on a tie between two."""
+    choices = [p.readings + tuple(r for r in reader.readings(p.surface) if r not in p.readings) + p.sounds
+               for p in span]  # fmt: skip
+    readings = ["".join(c) for n, c in zip(range(_MAX_VARIANTS), product(*choices))]
+    best: dict[str, tuple[int, str, Term]] = {}  # surface -> (distance, reading, term)
+    for reading in readings:
+        key = phonetic_key(reading)
+        for town in lexicon.within(region):
+            d = Levenshtein.distance(key, town.key, score_cutoff=2)
+            if town.surface not in best or d < best[town.surface][0]:
+                best[town.surface] = (d, reading, town)
+    if not best:
+        return None
+    ranked = sorted(best.values(), key=lambda b: b[0])
+    distance, reading, town = ranked[0]
+    if len(ranked) > 1 and ranked[1][0] == distance:
+        return None  # two municipalities fit as well
+    size = morae(town.key)
+    if distance > (1 if size >= options.place_one_off_min_morae else 0):
+        return None
+    score = round(options.national_weight * (1 - distance / max(size, morae(phonetic_key(reading)))), 3)
+    if score < options.min_score:
+        return None
+    return Edit(span[0].start, span[-1].end, written, town, reading, distance, score, after=region)
 
 
 @dataclass(frozen=True)
@@ -251,8 +331,8 @@ def _span_edits(span: list[Piece], original: str, start: int, end: int, doubt: D
                                            or not national and size < options.one_off_min_morae):  # fmt: skip
                 continue  # a national name in kana is a guess between spellings (はせがわ); the episode's own
                 # spelling of a longer name is not (年金ネット -> ねんきんネット, as the programme writes it)
-            if distance and (term.surface in original or original in term.surface):
-                continue  # part of the name, or the name and more (中村 / 中村屋): not a mishearing
+            if term.surface in original or distance and original in term.surface:
+                continue  # the name as written and more (情報を), or part of the name (中村 / 中村屋): not a mishearing
             weight = options.national_weight if national else 1.0
             score = round(weight * (1 - distance / max(size, morae(reading))), 3)
             if score < options.min_score or fold(term.surface) == fold(original):
@@ -270,12 +350,24 @@ def _span_edits(span: list[Piece], original: str, start: int, end: int, doubt: D
     return winners[:1]
 
 
+def _keeps(edit: Edit, a: int, b: int) -> bool:
+    """The edit covers the name at [a, b) and writes it as it was: it completes the name (五十嵐|県一 -> 五十嵐健一,
+    the surname kept) with the same reading, rather than overwriting it."""
+    i, j = a - edit.start, b - edit.start
+    kept = edit.original[i:j]
+    return (edit.distance == 0 and i >= 0 and j <= len(edit.original) and edit.term.surface[i:j] == kept
+            and len(edit.term.surface) > len(kept))  # something is added, not a particle dropped (情報を -> 情報)  # fmt: skip
+
+
 def _choose(candidates: list[Edit], protected: list[tuple[int, int]]) -> list[Edit]:
-    """Best first (score, then the longer span), none overlapping another or a name found as written."""
+    """Best first (score, then the longer span), none overlapping another or a name found as written (unless it
+    keeps that name as it is)."""
     chosen: list[Edit] = []
-    taken = list(protected)
+    taken: list[tuple[int, int]] = []
     for edit in sorted(candidates, key=lambda e: (-e.score, -(e.end - e.start), e.start)):
         if any(edit.start < b and a < edit.end for a, b in taken):
+            continue
+        if any(edit.start < b and a < edit.end and not _keeps(edit, a, b) for a, b in protected):
             continue
         chosen.append(edit)
         taken.append((edit.start, edit.end))

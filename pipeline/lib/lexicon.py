@@ -60,6 +60,7 @@ class Term:
     reading: str  # katakana
     kind: str  # person, surname, municipality, company, government, term, ...
     source: str  # profile, gazetteer, context, batch_text or national (Correction.source)
+    within: tuple[str, ...] = ()  # a municipality's prefectures (府中市: 東京都, 広島県)
 
     @property
     def key(self) -> str:
@@ -72,12 +73,15 @@ class Lexicon:
     def __init__(self, terms: Iterable[Term]) -> None:
         self.by_key: dict[str, list[Term]] = defaultdict(list)
         self.surfaces: dict[str, Term] = {}  # folded written form -> its first entry
+        self.towns: dict[str, list[Term]] = defaultdict(list)  # prefecture -> its municipalities (every reading)
         for term in terms:
             key = term.key
             if not is_katakana(term.reading) or term in self.by_key[key]:
                 continue
             self.by_key[key].append(term)
             self.surfaces.setdefault(fold(term.surface), term)
+            for region in term.within:
+                self.towns[region].append(term)
         self._keys_by_length: dict[int, list[str]] = defaultdict(list)
         for key in self.by_key:
             self._keys_by_length[len(key)].append(key)
@@ -88,6 +92,10 @@ class Lexicon:
     def knows(self, surface: str) -> Term | None:
         """The entry written this way, if any."""
         return self.surfaces.get(fold(surface))
+
+    def within(self, region: str) -> list[Term]:
+        """The municipalities of a prefecture (one term per reading)."""
+        return self.towns.get(region, [])
 
     def exact(self, key: str) -> list[Term]:
         return self.by_key.get(key, [])
@@ -107,7 +115,8 @@ class Lexicon:
 
 
 def load_name_list(path: Path) -> list[Term]:
-    """configs/lexicon/*.tsv: surface, readings (| between variants), kind, source; # lines are comments."""
+    """configs/lexicon/*.tsv: surface, readings (| between variants), kind, source and, for a municipality, its
+    prefectures (| between them); # lines are comments."""
     terms: list[Term] = []
     for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
         if not line.strip() or line.startswith("#"):
@@ -115,8 +124,9 @@ def load_name_list(path: Path) -> list[Term]:
         fields = line.split("\t")
         if len(fields) < 3:
             raise ValueError(f"{path}, line {number}: expected surface, reading, kind (tab-separated)")
+        within = tuple(filter(None, fields[4].split("|"))) if len(fields) > 4 else ()
         for reading in fields[1].split("|"):
-            terms.append(Term(fields[0], reading, fields[2], "national"))
+            terms.append(Term(fields[0], reading, fields[2], "national", within))
     return terms
 
 

@@ -10,8 +10,8 @@ from typing import Literal
 
 from pipeline.records.base import Record, doc
 
-SCHEMA_VERSION = "1.2"  # 1.1: episode ids are paths relative to the input folder, suffix kept; 1.2: context,
-# corrections and recoveries
+SCHEMA_VERSION = "1.3"  # 1.1: episode ids are paths relative to the input folder, suffix kept; 1.2: context,
+# corrections and recoveries; 1.3: a correction's `after` (the prefecture a municipality was read after)
 
 FigureKind = Literal["money", "count", "percent", "ratio", "quantity", "duration", "date", "time"]
 Qualifier = Literal["at_least", "more_than", "approx", "at_most", "less_than"]
@@ -118,6 +118,8 @@ class Correction(Record):
     kind: str = doc("what the entry names (person, municipality, company, government, term, ...)")
     distance: int = doc("morae that differ between the two readings (0 = same reading)")
     score: float = doc("0-1 strength of the evidence (reading similarity, weighed by the entry's source)")
+    after: str | None = doc("the name just before it that the correction rests on: the prefecture a municipality "
+                            "was named after (石川県 for 和島市 -> 輪島市); null when the reading alone decided", default=None)
 
 
 class EpisodeContext(Record):

@@ -21,7 +21,7 @@ from pipeline.text.reader import Reader
 
 class CorrectStage(BatchStage):
     name = "correct"
-    version = "1"
+    version = "2"  # 2: municipalities after their prefecture
     requires = ("segments", "show", "context", "transcription")
     produces = ("segments", "text", "transcription")
 
@@ -142,7 +142,7 @@ def apply_edits(segment: Segment, edits: list[Edit]) -> tuple[Segment, list[Corr
         corrections.append(Correction(
             segment=segment.id, span=[edit.start, edit.start + len(corrected)], time=time, original=edit.original,
             corrected=corrected, reading=edit.reading, term_reading=edit.term.reading, source=edit.term.source,
-            kind=edit.term.kind, distance=edit.distance, score=edit.score,
+            kind=edit.term.kind, distance=edit.distance, score=edit.score, after=edit.after,
         ))  # fmt: skip
     # spans above are in the text as corrected up to that edit: shift them by the later edits made before them
     corrections.reverse()

@@ -8,7 +8,7 @@ from typing import Any
 
 from pipeline.config import EntitiesOptions, GazetteerEntry, ShowProfile, SpeakersOptions, load_gazetteer, resolve_path
 from pipeline.engine.stage import FileStage, Job
-from pipeline.lib.lexicon import list_digest, load_name_list
+from pipeline.lib.lexicon import Term, list_digest, load_name_list
 from pipeline.lib.entities import Cluster, EntityRecognizer, Mention, Pattern, merge, patterns_for, repair
 from pipeline.lib.speakers import name_candidates
 from pipeline.records import Entity, EntityMention, Episode
@@ -83,7 +83,7 @@ class EntitiesStage(FileStage):
     """GiNZA loads once per process, on the first episode that needs it."""
 
     name = "entities"
-    version = "2"  # 2: names of the national lists and of the episode's notes
+    version = "3"  # 2: names of the national lists and of the episode's notes; 3: listed institutions that are words
     # turns and speakers: what is read and who said it; dedup and segments: names from credits and
     # introductions; transcription and text: the language
     requires = ("turns", "speakers", "dedup", "segments", "transcription", "text", "context")
@@ -113,12 +113,18 @@ class EntitiesStage(FileStage):
         return [GazetteerEntry(name=text, label=label, aliases=[]) for text, label in found.items()]
 
     def listed_names(self, job: Job) -> dict[str, str]:
-        """Name -> label of the national lists, without names that are also one ordinary word."""
+        """Name -> label of the national lists, without companies named by one ordinary word (いつも, アトム). The
+        dictionary holds ministries, agencies and disasters as words too (気象庁, 東日本大震災): they stay."""
         labels = self.options.name_list_labels
         reader = job.models.get("sudachi", Reader)
+
+        def wanted(term: Term) -> bool:
+            return term.kind in labels and len(term.surface) >= 2 and not (
+                term.kind == "company" and is_common_word(term.surface, reader))  # fmt: skip
+
         return job.models.get(("name lists", *self.options.name_lists), lambda: {
             t.surface: labels[t.kind] for path in self.options.name_lists for t in load_name_list(resolve_path(path))
-            if t.kind in labels and len(t.surface) >= 2 and not is_common_word(t.surface, reader)
+            if wanted(t)
         })  # fmt: skip
 
     def recognizer(self, job: Job) -> EntityRecognizer:
