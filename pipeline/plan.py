@@ -16,6 +16,7 @@ from pipeline.stages.diarize import DiarizeStage
 from pipeline.stages.entities import EntitiesStage
 from pipeline.stages.figures import FiguresStage
 from pipeline.stages.ingest import IngestStage
+from pipeline.stages.names import NamesStage
 from pipeline.stages.recover import RecoverStage
 from pipeline.stages.speakers import SpeakersStage
 from pipeline.stages.summary import SummaryStage
@@ -23,8 +24,8 @@ from pipeline.stages.transcribe import TranscribeStage
 
 
 def default_plan(config: Config) -> Plan:
-    """ingest, transcribe, diarize, recover (per file) | correct, dedup (batch) | speakers, entities, figures
-    (per file) | summary (batch)."""
+    """ingest, transcribe, diarize, recover (per file) | correct, dedup (batch) | speakers (per file) | names
+    (batch) | entities, figures (per file) | summary (batch)."""
     return Plan([
         IngestStage(config.input, config.ingest),
         TranscribeStage(config.transcribe, resolve_path(config.models.cache_dir)),
@@ -33,6 +34,7 @@ def default_plan(config: Config) -> Plan:
         CorrectStage(config.correct, config.entities.gazetteers, config.entities.name_lists),
         DedupStage(config.dedup),
         SpeakersStage(config.speakers),
+        NamesStage(config.speakers),
         EntitiesStage(config.entities, config.speakers),
         FiguresStage(config.figures),
         SummaryStage(config.summary),

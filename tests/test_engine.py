@@ -134,7 +134,7 @@ def test_the_default_plan_is_valid_and_ordered():
     from pipeline.plan import default_plan
 
     names = [s.name for s in default_plan(CONFIG).stages]
-    assert names == ["ingest", "transcribe", "diarize", "recover", "correct", "dedup", "speakers", "entities", "figures",
+    assert names == ["ingest", "transcribe", "diarize", "recover", "correct", "dedup", "speakers", "names", "entities", "figures",
                      "summary"]  # fmt: skip
 
 

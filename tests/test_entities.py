@@ -255,3 +255,19 @@ def test_listed_institutions_that_are_dictionary_words_are_kept_but_companies_na
     assert {"気象庁", "厚生労働省", "東日本大震災", "富士通"} <= set(names)
     assert names["気象庁"] == "Government" and names["東日本大震災"] == "Natural_Disaster"
     assert not {"いつも", "イオン"} & set(names)
+
+
+def test_a_person_said_as_asr_spelt_it_merges_with_the_named_speaker_who_sounds_the_same():
+    """仲村みさき and 仲村 (ASR) are the guest 中村美咲 once a speaker carries that name; a name that sounds like no
+    speaker, or like two, stays as said."""
+    keys = {"中村美咲": {"ナカムラミサキ", "ナカムラ"}, "仲村みさき": {"ナカムラミサキ"}, "仲村": {"ナカムラ"},
+            "中村一郎": {"ナカムライチロ", "ナカムラ"}, "山本": {"ヤマモト"}}  # fmt: skip
+    mentions = [mention("仲村みさき", label="Person"), mention("仲村", 10, label="Person"), mention("山本", 20, label="Person")]
+    clusters = merge(mentions, OPTIONS.coarse_types, people=["中村美咲"], sounds=lambda n: keys.get(n, set()))
+    assert {c.name: sorted(m.text for m in c.mentions) for c in clusters} == {
+        "中村美咲": ["仲村", "仲村みさき"], "山本": ["山本"]}
+    introduced = [mention("中村", label="Person", source="text", canonical="中村")]  # 中村さん found as a name itself
+    assert merge(introduced, OPTIONS.coarse_types, people=["中村美咲"], sounds=lambda n: keys.get(n, set()))[0].name == "中村美咲"
+    assert merge(introduced, OPTIONS.coarse_types, people=["中村美咲"])[0].name == "中村"  # speakers.speech_names off
+    two = merge(mentions[1:2], OPTIONS.coarse_types, people=["中村美咲", "中村一郎"], sounds=lambda n: keys.get(n, set()))
+    assert two[0].name == "仲村"

@@ -92,8 +92,8 @@ def test_second_run_is_cached_and_output_options_do_not_rerun_asr(tmp_path, shor
     assert all(s["words"] == [] for s in read_jsonl(out / EPISODES_FILE)[0]["segments"])
 
     def recomputed(episodes):
-        """Stages that ran rather than came from the cache (ingest and speakers are never cached)."""
-        return {r.stage for r in episodes["clip.wav"].provenance.stages if not r.cached} - {"ingest", "speakers"}
+        """Stages that ran rather than came from the cache (ingest, speakers and names are never cached)."""
+        return {r.stage for r in episodes["clip.wav"].provenance.stages if not r.cached} - {"ingest", "speakers", "names"}
 
     assert recomputed(second) == set()
     third, _ = run_batch(inbox, out, ["transcribe.beam_size=1"])

@@ -293,6 +293,15 @@ class SpeakersOptions(Record):
     )
     max_turn_s: float = doc("an audio turn longer than this is continued in a new turn of the same speaker", gt=0)
     snap_s: float = doc("an audio turn's edges move out to its speaker's diarized speech at most this far", ge=0, le=5)
+    speech_names: bool = doc("name audio speakers from what is said (self-introductions, introductions, addresses)")
+    speech_min_evidence: int = doc("weight of cues a name needs (a self-introduction 2, an introduction or address 1)",
+                                   ge=1)  # fmt: skip
+    speech_margin: float = doc("the best name needs this many times the weight of the next (and of a rival speaker)",
+                               ge=1)  # fmt: skip
+    speech_min_reading_morae: int = doc("a name found by its reading (ASR spelling) needs at least this many morae",
+                                        ge=2)  # fmt: skip
+    speech_near_min_morae: int = doc("a name of at least this many morae is also found one mora off (巻べ高雪 for 真壁隆之)",
+                                     ge=3)  # fmt: skip
 
 
 class EntitiesOptions(Record):

@@ -26,8 +26,8 @@ from __future__ import annotations
 import bisect
 import re
 import unicodedata
-from collections import Counter
-from collections.abc import Iterable
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
@@ -260,24 +260,35 @@ def coarse_type(label: str, coarse_types: dict[str, list[str]]) -> str:
     return "OTHER"
 
 
-def merge(mentions: list[Mention], coarse_types: dict[str, list[str]], people: Iterable[str]) -> list[Cluster]:
+def merge(mentions: list[Mention], coarse_types: dict[str, list[str]], people: Iterable[str],
+          sounds: Callable[[str], set[str]] | None = None) -> list[Cluster]:  # fmt: skip
     """Mentions grouped by canonical name, in order of first mention.
 
     The canonical name is the ruler's (gazetteer name or full speaker name); otherwise, for a person, the one
-    full name of the episode that the surface starts (吉田 → 吉田明世); otherwise the surface itself.
+    full name of the episode that the surface starts (吉田 → 吉田明世); otherwise, for a person, the one named
+    speaker whose name (or family name) sounds the same (`sounds`: a surface's phonetic keys; 仲村みさき and 中村
+    → 中村美咲, as ASR wrote them); otherwise the surface itself.
     """
     mentions = sorted(mentions, key=lambda m: (m.text_index, m.start))
-    full_names = {normalise(p) for p in people} | {
+    people = [normalise(p) for p in people]
+    full_names = set(people) | {
         normalise(m.canonical or m.text) for m in mentions if coarse_type(m.label, coarse_types) == "PERSON"
     }
+    heard: dict[str, set[str]] = defaultdict(set)  # phonetic key -> the speakers' names that sound so
+    for person in people if sounds else []:
+        for key in sounds(person):
+            heard[key].add(person)
     clusters: dict[tuple[str, str], Cluster] = {}
     for m in mentions:
         kind = coarse_type(m.label, coarse_types)
         name = normalise(m.canonical or m.text)
-        if kind == "PERSON" and m.canonical is None:
+        if kind == "PERSON" and (m.canonical is None or sounds and m.canonical == m.text):  # or 中村さん: 中村
             longer = {n for n in full_names if n.startswith(name) and n != name}
             if len(longer) == 1:
                 name = longer.pop()
+            alike = set().union(*(heard.get(k, set()) for k in sounds(name))) if sounds and name not in people else set()
+            if len(alike) == 1:
+                name = alike.pop()
         key = (name, kind)
         if key not in clusters:
             clusters[key] = Cluster(name=name, label=m.label, type=kind, mentions=[])

@@ -7,7 +7,7 @@ from pipeline.records.base import Record, doc, field_from_data, from_dict, stabl
 from pipeline.records.episode import (
     SCHEMA_VERSION, Correction, DedupReport, Diarization, DupRef, EpisodeContext, Recovery, Entity, EntityMention, Episode, ErrorInfo, Figure,
     FigureKind, FigureMention, Keyword, ProgrammeCredits, Provenance, Qualifier, Removal, Segment, Show, Source,
-    Speaker, SpeakerLine, SpeakerSpan, StageRun, Summary, SummarySentence, Transcription, Turn, VoiceMatch, Word,
+    Speaker, SpeakerCue, SpeakerLine, SpeakerSpan, StageRun, Summary, SummarySentence, Transcription, Turn, VoiceMatch, Word,
     full_text,
 )  # fmt: skip
 from pipeline.records.turn import TurnEntity, TurnRecord, turn_records
@@ -15,7 +15,7 @@ from pipeline.records.turn import TurnEntity, TurnRecord, turn_records
 __all__ = [
     "SCHEMA_VERSION", "Correction", "EpisodeContext", "Recovery", "DedupReport", "Diarization", "DupRef", "Entity", "EntityMention", "Episode", "ErrorInfo",
     "Figure", "FigureKind", "FigureMention", "Keyword", "ProgrammeCredits", "Provenance", "Qualifier", "Record",
-    "Removal", "Segment", "Show", "Source", "Speaker", "SpeakerLine", "SpeakerSpan", "StageRun", "Summary",
+    "Removal", "Segment", "Show", "Source", "Speaker", "SpeakerCue", "SpeakerLine", "SpeakerSpan", "StageRun", "Summary",
     "SummarySentence", "Transcription", "Turn", "TurnEntity", "TurnRecord", "VoiceMatch", "Word", "doc",
     "field_from_data", "from_dict", "full_text", "stable_hash", "to_dict", "turn_records",
 ]  # fmt: skip

@@ -10,8 +10,9 @@ from typing import Literal
 
 from pipeline.records.base import Record, doc
 
-SCHEMA_VERSION = "1.3"  # 1.1: episode ids are paths relative to the input folder, suffix kept; 1.2: context,
-# corrections and recoveries; 1.3: a correction's `after` (the prefecture a municipality was read after)
+SCHEMA_VERSION = "1.4"  # 1.1: episode ids are paths relative to the input folder, suffix kept; 1.2: context,
+# corrections and recoveries; 1.3: a correction's `after` (the prefecture a municipality was read after); 1.4:
+# speakers named by speech (named_by "speech", cues, confidence, flag)
 
 FigureKind = Literal["money", "count", "percent", "ratio", "quantity", "duration", "date", "time"]
 Qualifier = Literal["at_least", "more_than", "approx", "at_most", "less_than"]
@@ -246,20 +247,41 @@ class Diarization(Record):
     seconds: float = doc("wall time of diarization")
 
 
+class SpeakerCue(Record):
+    """Something said that names a speaker: a self-introduction, an introduction or an address."""
+
+    kind: Literal["self_introduction", "introduction", "address"] = doc(
+        "self_introduction: the speaker says the name as their own (山田です); introduction: another speaker "
+        "introduces the name with an honorific, then this speaker talks (中村さんにお越しいただきました); address: "
+        "another speaker addresses the name (中村さん、…), then this speaker answers"
+    )
+    name: str = doc("the candidate name the cue points at (canonical spelling)")
+    turn: int = doc("Turn.id of the turn that says it")
+    said_by: str = doc("Speaker.id of who said it")
+    phrase: str = doc("the words around the name, as recognised")
+
+
 class Speaker(Record):
-    """One speaker of the episode, named where the show profile, the page or a voiceprint says who it is."""
+    """One speaker of the episode, named where the show profile, the page, a voiceprint or what is said says who
+    it is."""
 
     id: str = doc("stable id within the episode: SPEAKER_00.. for audio, the source label for text, or 'narration'")
     label: str | None = doc("the label in the source (a `名前:` prefix or a subtitle voice), if any")
     name: str | None = doc("full name, when known")
-    named_by: Literal["voiceprint", "profile", "credits", "introduction", "label"] | None = doc(
-        "how the name was found: an enrolled voiceprint, the show profile's hosts, the page's credits, an "
-        "introduction in the text (〜さん), or the label itself"
+    named_by: Literal["voiceprint", "speech", "profile", "credits", "introduction", "label"] | None = doc(
+        "how the name was found: an enrolled voiceprint, what is said in the audio (cues), the show profile's "
+        "hosts, the page's credits, an introduction in the text (〜さん), or the label itself"
     )
     role: Literal["host", "guest", "narration"] | None = doc("host: listed in the show profile")
     talk_time: float | None = doc("seconds of speech (audio only)")
     chars: int = doc("characters of transcript")
     turn_count: int = doc("number of turns")
+    cues: list[SpeakerCue] = doc("what is said about this speaker's name (audio; speakers.speech_names)",
+                                 default_factory=list)  # fmt: skip
+    confidence: float | None = doc("share of the cues' weight that supports the name, when named by speech",
+                                   default=None)  # fmt: skip
+    flag: str | None = doc("a doubt about the name: speech names another person than the voiceprint does",
+                           default=None)  # fmt: skip
 
 
 class Turn(Record):

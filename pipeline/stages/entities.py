@@ -8,7 +8,8 @@ from typing import Any
 
 from pipeline.config import EntitiesOptions, GazetteerEntry, ShowProfile, SpeakersOptions, load_gazetteer, resolve_path
 from pipeline.engine.stage import FileStage, Job
-from pipeline.lib.lexicon import Term, list_digest, load_name_list
+from pipeline.lib.lexicon import Term, list_digest, load_name_list, morae, phonetic_key, readings_of
+from pipeline.lib.naming import family_name
 from pipeline.lib.entities import Cluster, EntityRecognizer, Mention, Pattern, merge, patterns_for, repair
 from pipeline.lib.speakers import name_candidates
 from pipeline.records import Entity, EntityMention, Episode
@@ -83,7 +84,8 @@ class EntitiesStage(FileStage):
     """GiNZA loads once per process, on the first episode that needs it."""
 
     name = "entities"
-    version = "3"  # 2: names of the national lists and of the episode's notes; 3: listed institutions that are words
+    version = "4"  # 2: names of the national lists and of the episode's notes; 3: listed institutions that are
+    # words; 4: a person's mentions merge with a named speaker whose name sounds the same
     # turns and speakers: what is read and who said it; dedup and segments: names from credits and
     # introductions; transcription and text: the language
     requires = ("turns", "speakers", "dedup", "segments", "transcription", "text", "context")
@@ -159,7 +161,14 @@ class EntitiesStage(FileStage):
                                               for n in listed)]  # fmt: skip
         mentions = sorted([m for m in mentions if m not in covered] + listed, key=lambda m: (m.text_index, m.start))
         people = [s.name for s in episode.speakers if s.name]
-        clusters = merge(mentions, self.options.coarse_types, people)
+        reader = job.models.get("sudachi", Reader)
+
+        def sounds(name: str) -> set[str]:  # a name's phonetic keys, and its family name's (中村美咲: ナカムラ too)
+            family = family_name(name, reader)
+            keys = {phonetic_key(r) for part in filter(None, (name, family)) for r in readings_of(part, reader)}
+            return {k for k in keys if morae(k) >= self.speakers.speech_min_reading_morae}
+
+        clusters = merge(mentions, self.options.coarse_types, people, sounds if self.speakers.speech_names else None)
         episode.entities = [self._entity(i, c, episode) for i, c in enumerate(clusters)]
 
     @staticmethod

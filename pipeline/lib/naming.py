@@ -1,0 +1,263 @@
+"""Names for diarized speakers from what is said: self-introductions, introductions and addresses.
+
+A broadcast says who is talking: 「パーソナリティの山田太郎です」 (a self-introduction, by the speaker), 「東都大学の中村
+美咲さんにお越しいただきました」 (an introduction, after which the guest speaks), 「中村さん、…」 (an address, which
+the addressed person answers), 「お相手は山田太郎でした」. This module finds those cues in the turns of an audio
+episode and weighs them per speaker. Pure functions over turns and candidates; readings come from a function given
+to it (the Sudachi reader's, as the corrector's), so tests need no model.
+
+Candidates, not free text, are what a speaker can be named: the show profile's hosts, the people the episode's
+notes name, the page's credits, and full names the transcript introduces with an honorific (中村美咲さん) that the
+dictionary reads as a family name and a given name. A mention is found as written (the full name, the family name,
+an alias) or by reading (仲村みさき, ハセガワ: the same phonetic key as the candidate's, for names of at least
+`min_reading_morae` morae), so an ASR spelling still points at the canonical name.
+
+Precision first: a wrong name is worse than none. A speaker is named only when its evidence reaches
+`speech_min_evidence` (a self-introduction counts 2, an introduction or address 1), the best name has at least
+`speech_margin` times the evidence of the next, the speaker does not itself address that name, and no other
+speaker has as good a claim to the name. A diarized voice that is really two people (two similar voices the
+clustering joined) shows it in what is said: it introduces itself as two people, or it is the first to answer,
+again and again, when another person is introduced or addressed; such a voice gets no name.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Literal
+
+from rapidfuzz.distance import Levenshtein
+
+from pipeline.lib.lexicon import morae, phonetic_key
+from pipeline.records import SpeakerCue, Turn
+
+CueKind = Literal["self_introduction", "introduction", "address"]
+WEIGHT: dict[str, int] = {"self_introduction": 2, "introduction": 1, "address": 1}
+
+# After a name, what makes it the speaker's own (山田です, 山田でした, 山田と申します, 三宅がお伝えします, 鷲尾がお届けします).
+_SELF_AFTER = re.compile(r"^(?:です|でした|と申します|と言います|がお(?:伝え|送り|届け)(?:します|しました))")
+# Before a name, what makes it someone else even without an honorific (ゲストは山田です).
+_OTHER_BEFORE = ("ゲスト", "お客様", "講師", "先生は")
+# After name + honorific: someone greeted or thanked (an address), or brought in (an introduction: 中村さんにお越し
+# いただきました, 中村さんです, 中村さんからお電話です); anything else (中村さんのような) is talk about a person.
+_GREETINGS = ("おはよう", "こんにちは", "こんばんは", "ありがとう", "お願い", "どうぞ", "いかが", "よろしく", "宜しく")
+_INTRODUCING = ("に", "を", "から", "です", "でした", "が")
+_SIGN_OFF = re.compile(r"お相手は、?$")  # お相手は山田と佐藤でした: the hosts sign off, each with their own name
+_SPACE = re.compile(r"(?<=[ぁ-ゖァ-ヺー一-龥々]) +(?=[ぁ-ゖァ-ヺー一-龥々])")
+_SENTENCE_END = "。？！?!"
+_LOOKAHEAD_TURNS = 3  # an introduced or addressed person answers within this many turns
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A person a speaker may be named as, with the written forms and reading keys it is found by."""
+
+    name: str
+    source: str  # profile, context, credits, introduction
+    forms: tuple[str, ...]  # the full name, the family name, aliases: found as written
+    keys: tuple[str, ...]  # phonetic keys of those forms long enough to be found by reading
+
+
+@dataclass
+class Evidence:
+    """What the episode says about one speaker."""
+
+    cues: list[SpeakerCue] = field(default_factory=list)
+    score: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    says: dict[str, int] = field(default_factory=lambda: defaultdict(int))  # names the speaker addresses
+    # cues for another person that this speaker, introduced as someone else, answered first: a joined voice?
+    contested: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+
+
+def candidates(people: Iterable[tuple[str, str, Iterable[str]]], readings: Callable[[str], list[str]],
+               min_reading_morae: int) -> list[Candidate]:  # fmt: skip
+    """Candidates from (name, source, other written forms) triples, first source kept for a name; each form is also
+    found in kana (ふわさん, シシドさん). One-character forms are left out (a lone 彩 is everywhere), and so is a form
+    two people share."""
+    by_name: dict[str, tuple[str, list[str]]] = {}
+    for name, source, forms in people:
+        name = name.strip()
+        if len(name) < 2:
+            continue
+        kept = by_name.setdefault(name, (source, [name]))[1]
+        written = [name, *forms]
+        kana = [k for f in written for r in readings(f)[:1] for k in (r, _hiragana(r))]  # ふわさん, シシドさん
+        kept += [f for f in [*forms, *kana] if len(f) >= 2 and f not in kept]
+    owners: dict[str, set[str]] = defaultdict(set)
+    for name, (_, forms) in by_name.items():
+        for form in forms:
+            owners[form].add(name)
+    out = []
+    for name, (source, forms) in by_name.items():
+        own = tuple(f for f in forms if len(owners[f]) == 1)
+        keys = {phonetic_key(r) for f in own for r in readings(f)}
+        out.append(Candidate(name, source, own, tuple(k for k in keys if morae(k) >= min_reading_morae)))
+    # a full name only the transcript introduces, sounding like a name the profile or notes give, is that person
+    # misheard (宮城ヒロさん for 三宅千尋): not a candidate of its own
+    given = {k for c in out if c.source != "introduction" for k in c.keys}
+    return [c for c in out if c.source != "introduction" or not any(
+        Levenshtein.distance(k, g, score_cutoff=2) <= 2 for k in c.keys for g in given)]  # fmt: skip
+
+
+def _hiragana(katakana: str) -> str:
+    return "".join(chr(ord(ch) - 0x60) if "ァ" <= ch <= "ヶ" else ch for ch in katakana)
+
+
+def near(key: str, keys: Iterable[str], long_morae: int) -> bool:
+    """The key equals one of keys, or is one edit off a key of at least long_morae morae (巻べ高雪 マキベタカユキ for
+    真壁隆之 マカベタカユキ): an episode has a handful of people, so a long name one mora off is still theirs."""
+    return any(key == k or morae(k) >= long_morae and Levenshtein.distance(key, k, score_cutoff=1) <= 1 for k in keys)
+
+
+@dataclass(frozen=True)
+class Mention:
+    turn: int  # index in the turns
+    start: int
+    end: int  # offsets in the turn's text with Whisper's inner spaces taken out
+    text: str
+    name: str  # the candidate's name
+
+
+def mentions(turns: list[Turn], people: list[Candidate], tokens: Callable[[str], list[tuple[int, int, str]]],
+             honorifics: tuple[str, ...], long_morae: int) -> list[Mention]:  # fmt: skip
+    """Where each candidate is named in the turns: as written, or by the reading of a run of up to four words
+    (`tokens(text)` gives (start, end, katakana reading) per word; `near`). A stretch that could be two people is
+    left out."""
+    found: list[Mention] = []
+    for index, turn in enumerate(turns):
+        text = plain(turn.text, honorifics)
+        spans: dict[tuple[int, int, int], set[str]] = defaultdict(set)  # (how, start, end): 0 as written, 1 by
+        for person in people:  # reading, 2 one mora off
+            for form in person.forms:
+                for m in re.finditer(re.escape(form), text):
+                    spans[(0, *m.span())].add(person.name)
+        words = tokens(text)
+        for i in range(len(words)):
+            reading = ""
+            for j in range(i, min(len(words), i + 4)):
+                reading += words[j][2]
+                key = phonetic_key(reading)
+                for person in people:
+                    if key in person.keys:
+                        spans[(1, words[i][0], words[j][1])].add(person.name)
+                    elif near(key, person.keys, long_morae):
+                        spans[(2, words[i][0], words[j][1])].add(person.name)
+        taken: list[tuple[int, int]] = []
+        for (_, a, b), names in sorted(spans.items(), key=lambda s: (s[0][0] == 2, s[0][1] - s[0][2], s[0][1])):
+            if len(names) != 1 or any(a < y and x < b for x, y in taken):  # exact ones, the longest first
+                continue
+            taken.append((a, b))
+            found.append(Mention(index, a, b, text[a:b], next(iter(names))))
+    return sorted(found, key=lambda m: (m.turn, m.start))
+
+
+def cue_of(mention: Mention, text: str, honorifics: tuple[str, ...]) -> CueKind | None:
+    """What a mention says: the speaker's own name (self_introduction: 山田です, お相手は山田と…), someone introduced
+    or addressed (with an honorific), or nothing (a name in passing: 山田の本では)."""
+    after = text[mention.end :]
+    before = text[max(0, mention.start - 6) : mention.start]
+    if _SIGN_OFF.search(before) and re.match(r"^(?:と|でした)", after):
+        return "self_introduction"  # お相手は山田と (佐藤でした): each host says their own name
+    if after.startswith(honorifics):
+        rest = after[next(len(h) for h in honorifics if after.startswith(h)) :]
+        if not rest or rest[:1] in "、,，" + _SENTENCE_END or rest.startswith(_GREETINGS):
+            return "address"  # 中村さん、… / 中村さんおはようございます
+        return "introduction" if rest.startswith(_INTRODUCING) else None  # 中村さんのような…: talk about someone
+    if _SELF_AFTER.match(after) and not any(word in before for word in _OTHER_BEFORE):
+        return "self_introduction"
+    return None
+
+
+def weigh(turns: list[Turn], found: list[Mention], honorifics: tuple[str, ...]) -> dict[str, Evidence]:
+    """Evidence per speaker id: a self-introduction for the speaker of the turn; an introduction or address for the
+    next other speaker within a few turns, and against the speaker who said it (nobody addresses themselves)."""
+    evidence: dict[str, Evidence] = defaultdict(Evidence)
+    cues = [(m, kind) for m in found if (kind := cue_of(m, plain(turns[m.turn].text, honorifics), honorifics))]
+    own: dict[str, set[str]] = defaultdict(set)  # names each speaker introduced as their own
+    for m, kind in cues:
+        if kind == "self_introduction":
+            own[turns[m.turn].speaker].add(m.name)
+    for m, kind in cues:
+        turn = turns[m.turn]
+        if kind == "self_introduction":
+            who = turn.speaker
+        else:  # the next other speaker, not one who said they are somebody else (a host greeting a caller)
+            evidence[turn.speaker].says[m.name] += 1
+            others = [t.speaker for t in turns[m.turn + 1 : m.turn + 1 + _LOOKAHEAD_TURNS] if t.speaker != turn.speaker]
+            later = [s for s in others if not own[s] - {m.name}]
+            if others and others[0] not in later:
+                evidence[others[0]].contested[m.name] += 1
+            if not later:
+                continue
+            who = later[0]
+        phrase = _phrase(plain(turn.text, honorifics), m)
+        cue = SpeakerCue(kind=kind, name=m.name, turn=turn.id, said_by=turn.speaker, phrase=phrase)
+        evidence[who].cues.append(cue)
+        evidence[who].score[m.name] += WEIGHT[kind]
+    return evidence
+
+
+def plain(text: str, honorifics: tuple[str, ...]) -> str:
+    """A turn's text as names are looked for in it: Whisper's spaces between Japanese chunks taken out, except
+    after an honorific, where the pause is a comma (シシドさん 今年は… = シシドさん、今年は…: an address)."""
+    pause = re.compile(rf"({'|'.join(map(re.escape, honorifics))}) +(?=[ぁ-ゖァ-ヺー一-龥々])")
+    return _SPACE.sub("", pause.sub(r"\1、", text))
+
+
+def _phrase(text: str, m: Mention) -> str:
+    """The sentence around a mention (at most 60 characters) in the turn's plain text."""
+    start = max((text.rfind(ch, 0, m.start) for ch in _SENTENCE_END), default=-1) + 1
+    ends = [i for i in (text.find(ch, m.end) for ch in _SENTENCE_END) if i >= 0]
+    end = min(ends) + 1 if ends else len(text)
+    return text[max(start, m.start - 30) : min(end, m.end + 30)].strip()
+
+
+@dataclass(frozen=True)
+class Verdict:
+    speaker: str
+    name: str | None  # None: the evidence is weak or conflicting
+    confidence: float  # the best name's share of the evidence, 0-1
+    cues: list[SpeakerCue]
+
+
+def decide(evidence: dict[str, Evidence], min_evidence: int, margin: float) -> dict[str, Verdict]:
+    """The name each speaker's evidence supports, if it is strong, unrivalled and not claimed better by another."""
+    best: dict[str, tuple[str, int, float]] = {}
+    for speaker, ev in evidence.items():
+        ranked = sorted(ev.score.items(), key=lambda s: (-s[1], s[0]))
+        if not ranked:
+            continue
+        name, score = ranked[0]
+        runner = ranked[1][1] if len(ranked) > 1 else 0
+        total = sum(ev.score.values()) + ev.says.get(name, 0)
+        selves = {c.name for c in ev.cues if c.kind == "self_introduction"}
+        if len(selves) > 1 or any(n != name and c >= min_evidence for n, c in ev.contested.items()):
+            continue  # one voice that is two people, or answers for another as often as a name needs: joined
+        if score >= min_evidence and score >= margin * runner and ev.says.get(name, 0) == 0:
+            best[speaker] = (name, score, round(score / total, 3))
+    claims: dict[str, list[tuple[int, str]]] = defaultdict(list)
+    for speaker, (name, score, _) in best.items():
+        claims[name].append((score, speaker))
+    out = {}
+    for speaker, ev in evidence.items():
+        name, confidence = None, 0.0
+        if speaker in best:
+            candidate, score, share = best[speaker]
+            rivals = [s for s, other in claims[candidate] if other != speaker]
+            if all(score >= margin * s for s in rivals):  # one speaker per name: the clear winner, or nobody
+                name, confidence = candidate, share
+        out[speaker] = Verdict(speaker, name, confidence, ev.cues)
+    return out
+
+
+def family_name(name: str, reader, whole: bool = False) -> str | None:
+    """The family name a person's name starts with, when the dictionary reads its first word as one (塚越 of
+    塚越あかり); with whole, only when the rest is a given name (中村|美咲, not ハセガ|は)."""
+    words = [(a, b, m.part_of_speech()) for a, b, m in reader.tokenize(name)]
+    if len(words) < 2 or words[0][2][1:4] != ("固有名詞", "人名", "姓"):
+        return None
+    if whole and not (len(words) == 2 and words[1][2][1:4] == ("固有名詞", "人名", "名")):
+        return None
+    return name[: words[0][1]]
