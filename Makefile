@@ -8,7 +8,7 @@ OUTPUT ?= outputs
 ARGS   ?=
 
 .DELETE_ON_ERROR:
-.PHONY: all run test test-fast bench bench-accuracy schema models sample-audio bench-audio lock clean distclean
+.PHONY: all run test test-fast bench bench-accuracy bench-speakers schema models sample-audio bench-audio lock clean distclean
 
 all: run
 
@@ -47,6 +47,10 @@ bench: $(BIN)/.installed
 # entity recall, figures, speech coverage, DER, corrections and recoveries, with and without the episode notes.
 bench-accuracy: $(BIN)/.installed
 	$(BIN)/python bench/accuracy_bench.py --notes
+
+# Speaker names from speech on the generated shows of bench/speakers (their notes beside them; no voiceprints).
+bench-speakers: $(BIN)/.installed
+	$(BIN)/python bench/speaker_names_bench.py --dir bench/speakers --notes
 
 schema: $(BIN)/.installed
 	$(BIN)/pipeline schema --write
