@@ -105,7 +105,7 @@ def test_candidates_come_from_the_profile_the_notes_and_full_names_the_transcrip
     episode = audio_episode(SHOW)
     episode.turns = turns_of(SHOW)
     episode.context = EpisodeContext(path="x.notes.txt", sha256="0", text="ゲスト：東都大学 准教授 中村美咲さん", terms=[])
-    people = NamesStage(OPTIONS).people(episode, reader, PROFILE)
+    people = NamesStage(OPTIONS, CONFIG.diarize).people(episode, reader, PROFILE)
     assert ("山田太郎", "profile", ["山田"]) in people and ("中村美咲", "context", ["中村", "美咲"]) in people
     assert ("中村美咲", "introduction", ["中村", "美咲"]) in people
 
@@ -126,9 +126,9 @@ def audio_episode(lines):
 
 def run_stage(episode, options, others=()):
     """The speakers stage, then the names stage over a batch of this episode and `others` (done episodes)."""
-    job = SimpleNamespace(models=ModelStore(), profile=PROFILE)
+    job = SimpleNamespace(models=ModelStore(), profile=PROFILE, ingest=CONFIG.ingest)
     SpeakersStage(options).run(episode, job)
-    stage = NamesStage(options)
+    stage = NamesStage(options, CONFIG.diarize)
     batch = [(e, job) for e in (episode, *others) if stage.applies_to(e)]
     assert stage.run_batch(batch) == {} if batch else True
     return {s.id: (s.name, s.named_by, s.role) for s in episode.speakers}
@@ -207,3 +207,30 @@ def test_the_bundled_samples_without_voiceprints_name_both_hosts_and_the_guest_f
     assert named == {"山田太郎": "speech", "佐藤花子": "speech", "中村美咲": "speech"}
     people = [e for e in audio.entities if e.type == "PERSON" and "中村" in e.name]
     assert [e.name for e in people] == ["中村美咲"]
+
+
+def test_a_voice_that_is_two_people_by_what_is_said_is_found_and_its_stretches_go_to_the_nearer_voice():
+    """Two similar voices joined by the diarization: the voice introduces itself as one person and answers first
+    each time another is introduced or addressed (naming.joined); its stretches are then split by their voices,
+    seeded by the stretches that open those turns (names.split_parts)."""
+    import numpy as np
+
+    from pipeline.lib.naming import Evidence, joined
+    from pipeline.records import SpeakerCue
+    from pipeline.stages.names import split_parts
+
+    ev = Evidence(cues=[SpeakerCue(kind="self_introduction", name="汐見葵", turn=1, said_by="S1", phrase="汐見葵です")])
+    ev.contested["宍戸彩"] += [3, 7]
+    assert joined(ev, 2) == ([1], [3, 7]) and joined(ev, 3) is None  # twice answering is as strong as a name
+    ev.cues.append(SpeakerCue(kind="self_introduction", name="宍戸彩", turn=3, said_by="S1", phrase="宍戸彩です"))
+    assert sorted(joined(ev, 9)) == [[1], [3]]  # introduced as two people: joined whatever the answers
+
+    def unit(x, y):
+        return np.array([x, y]) / np.hypot(x, y)
+
+    voices = {0: unit(1, 0.1), 1: unit(0.1, 1), 2: unit(1, 0.3), 3: unit(0.2, 1), 4: unit(0.3, 1), 5: unit(1, 0)}
+    seconds = dict.fromkeys(voices, 3.0)
+    assert split_parts(voices, [0, 5], [1, 4], seconds, 4.5) == {1, 3, 4}
+    assert split_parts(voices, [0, 5], [1, 4], seconds, 10.0) == set()  # 9 s: too little speech for a person
+    assert split_parts(voices, [0, 2], [1, 5], seconds, 4.5) == set()  # seed 5 sounds like the first: no split
+    assert split_parts(voices, [0], [0], seconds, 4.5) == set()

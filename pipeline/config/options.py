@@ -302,6 +302,8 @@ class SpeakersOptions(Record):
                                         ge=2)  # fmt: skip
     speech_near_min_morae: int = doc("a name of at least this many morae is also found one mora off (巻べ高雪 for 真壁隆之)",
                                      ge=3)  # fmt: skip
+    split_joined_voices: bool = doc("a diarized voice that what is said shows to be two people is split by the voices "
+                                    "of its turns")  # fmt: skip
 
 
 class EntitiesOptions(Record):

@@ -67,8 +67,9 @@ class Evidence:
     cues: list[SpeakerCue] = field(default_factory=list)
     score: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     says: dict[str, int] = field(default_factory=lambda: defaultdict(int))  # names the speaker addresses
-    # cues for another person that this speaker, introduced as someone else, answered first: a joined voice?
-    contested: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    # turns in which this speaker, introduced as someone else, answered first when another person was introduced
+    # or addressed (by that person's name): a joined voice?
+    contested: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
 
 
 def candidates(people: Iterable[tuple[str, str, Iterable[str]]], readings: Callable[[str], list[str]],
@@ -185,10 +186,10 @@ def weigh(turns: list[Turn], found: list[Mention], honorifics: tuple[str, ...]) 
             who = turn.speaker
         else:  # the next other speaker, not one who said they are somebody else (a host greeting a caller)
             evidence[turn.speaker].says[m.name] += 1
-            others = [t.speaker for t in turns[m.turn + 1 : m.turn + 1 + _LOOKAHEAD_TURNS] if t.speaker != turn.speaker]
-            later = [s for s in others if not own[s] - {m.name}]
-            if others and others[0] not in later:
-                evidence[others[0]].contested[m.name] += 1
+            others = [t for t in turns[m.turn + 1 : m.turn + 1 + _LOOKAHEAD_TURNS] if t.speaker != turn.speaker]
+            later = [t.speaker for t in others if not own[t.speaker] - {m.name}]
+            if others and others[0].speaker not in later:
+                evidence[others[0].speaker].contested[m.name].append(others[0].id)
             if not later:
                 continue
             who = later[0]
@@ -220,6 +221,7 @@ class Verdict:
     name: str | None  # None: the evidence is weak or conflicting
     confidence: float  # the best name's share of the evidence, 0-1
     cues: list[SpeakerCue]
+    joined: tuple[list[int], list[int]] | None = None  # turns showing two people in this voice (see `joined`)
 
 
 def decide(evidence: dict[str, Evidence], min_evidence: int, margin: float) -> dict[str, Verdict]:
@@ -232,8 +234,7 @@ def decide(evidence: dict[str, Evidence], min_evidence: int, margin: float) -> d
         name, score = ranked[0]
         runner = ranked[1][1] if len(ranked) > 1 else 0
         total = sum(ev.score.values()) + ev.says.get(name, 0)
-        selves = {c.name for c in ev.cues if c.kind == "self_introduction"}
-        if len(selves) > 1 or any(n != name and c >= min_evidence for n, c in ev.contested.items()):
+        if joined(ev, min_evidence) is not None:
             continue  # one voice that is two people, or answers for another as often as a name needs: joined
         if score >= min_evidence and score >= margin * runner and ev.says.get(name, 0) == 0:
             best[speaker] = (name, score, round(score / total, 3))
@@ -248,8 +249,27 @@ def decide(evidence: dict[str, Evidence], min_evidence: int, margin: float) -> d
             rivals = [s for s, other in claims[candidate] if other != speaker]
             if all(score >= margin * s for s in rivals):  # one speaker per name: the clear winner, or nobody
                 name, confidence = candidate, share
-        out[speaker] = Verdict(speaker, name, confidence, ev.cues)
+        out[speaker] = Verdict(speaker, name, confidence, ev.cues, joined(ev, min_evidence))
     return out
+
+
+def joined(ev: Evidence, min_evidence: int) -> tuple[list[int], list[int]] | None:
+    """Two people in one diarized voice, by what is said: the turns that show each (Turn.id), or None. Either the
+    voice introduces itself as two people, or it introduces itself as one and answers first, at least
+    min_evidence times, when another is introduced or addressed."""
+    selves: dict[str, list[int]] = defaultdict(list)
+    for cue in ev.cues:
+        if cue.kind == "self_introduction":
+            selves[cue.name].append(cue.turn)
+    if len(selves) > 1:
+        first, second = sorted(selves.items(), key=lambda s: (-len(s[1]), s[0]))[:2]
+        return first[1], second[1]
+    if len(selves) == 1:
+        (name, own), = selves.items()
+        answers = max((t for n, t in ev.contested.items() if n != name), key=len, default=[])
+        if len(answers) >= min_evidence:
+            return own, answers
+    return None
 
 
 def family_name(name: str, reader, whole: bool = False) -> str | None:

@@ -11,11 +11,16 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from pipeline.config import ShowProfile, SpeakersOptions
+import numpy as np
+
+from pipeline.config import DiarizeOptions, ShowProfile, SpeakersOptions
 from pipeline.engine.stage import BatchStage, Job
+from pipeline.lib.audio import DecodedAudio
+from pipeline.lib.diarization.diarizer import Diarizer
 from pipeline.lib.lexicon import names_in_text, readings_of
-from pipeline.lib.naming import candidates, decide, family_name, mentions, weigh
-from pipeline.records import Episode
+from pipeline.lib.naming import Verdict, candidates, decide, family_name, mentions, weigh
+from pipeline.lib.speakers import audio_turns, describe_speakers, label_segments, name_candidates
+from pipeline.records import Episode, SpeakerSpan, Turn
 from pipeline.text.normalise import katakana
 from pipeline.text.reader import Reader
 
@@ -25,12 +30,13 @@ Person = tuple[str, str, list[str]]  # (name, source, other written forms)
 class NamesStage(BatchStage):
     name = "names"
     version = "1"
-    requires = ("turns", "speakers", "context", "dedup", "source", "show")
-    produces = ("speakers",)
+    requires = ("turns", "speakers", "context", "dedup", "source", "show", "segments", "diarization", "duration")
+    produces = ("speakers", "turns", "segments", "diarization")
     cacheable = False  # cheap, and its inputs are other episodes' speakers too
 
-    def __init__(self, options: SpeakersOptions) -> None:
+    def __init__(self, options: SpeakersOptions, diarize: DiarizeOptions) -> None:
         self.options = options
+        self.diarize = diarize  # the embedding model and its settings, to split a voice that is two people
 
     def options_key(self, job: Job) -> Any:
         return {"speakers": self.options, "hosts": job.profile.hosts if job.profile else []}
@@ -52,24 +58,78 @@ class NamesStage(BatchStage):
                 continue
             try:
                 batch = shows.get(episode.show.profile, []) if episode.show.profile else []
-                self.name_from_speech(episode, reader, job.profile, batch)
+                self.name_from_speech(episode, job, reader, batch)
             except Exception as e:  # noqa: BLE001 - one episode's failure is that episode's error record
                 failed[episode.episode_id] = e
         return failed
 
-    def name_from_speech(self, episode: Episode, reader: Reader, profile: ShowProfile | None,
-                         batch: list[Person]) -> None:  # fmt: skip
-        """Speakers without a voiceprint named from the cues in the turns; a voiceprint that speech contradicts
-        is flagged, not overruled, and a name a voiceprint holds is not given to another speaker."""
+    def name_from_speech(self, episode: Episode, job: Job, reader: Reader, batch: list[Person]) -> None:
+        """Speakers without a voiceprint named from the cues in the turns; a voice that the cues show to be two
+        people is split in two first (`split_joined`); a voiceprint that speech contradicts is flagged, not
+        overruled, and a name a voiceprint holds is not given to another speaker."""
+        people = [*self.people(episode, reader, job.profile), *batch]
+        verdicts = self.verdicts(episode, reader, people)
+        if self.options.split_joined_voices and self.split_joined(episode, job, verdicts):
+            verdicts = self.verdicts(episode, reader, people)
+        self.apply(episode, verdicts, job.profile)
+
+    def verdicts(self, episode: Episode, reader: Reader, people: list[Person]) -> dict[str, Verdict]:
         o = self.options
-        people = candidates([*self.people(episode, reader, profile), *batch],
-                            lambda text: readings_of(text, reader), o.speech_min_reading_morae)  # fmt: skip
+        known = candidates(people, lambda text: readings_of(text, reader), o.speech_min_reading_morae)
 
         def tokens(text: str) -> list[tuple[int, int, str]]:
             return [(a, b, katakana(m.reading_form())) for a, b, m in reader.tokenize(text)]
 
-        found = mentions(episode.turns, people, tokens, tuple(o.honorifics), o.speech_near_min_morae)
-        verdicts = decide(weigh(episode.turns, found, tuple(o.honorifics)), o.speech_min_evidence, o.speech_margin)
+        found = mentions(episode.turns, known, tokens, tuple(o.honorifics), o.speech_near_min_morae)
+        return decide(weigh(episode.turns, found, tuple(o.honorifics)), o.speech_min_evidence, o.speech_margin)
+
+    def split_joined(self, episode: Episode, job: Job, verdicts: dict[str, Verdict]) -> bool:
+        """Give the second person in a joined voice a speaker of their own. Each stretch of that voice's diarized
+        speech goes to whichever person it sounds nearer: the first stretch of the turns that show each person
+        (`naming.joined`: a self-introduction, an answer to an introduction) is that person's voice (CAM++ over
+        the whole stretch, steadier than the diarizer's 1.5 s windows). The turns are then built again from the
+        words. Left as it is when a shown stretch sounds nearer the other person, or the second would hold less
+        than diarize.min_speaker_s."""
+        named = {s.id for s in episode.speakers if s.named_by == "voiceprint"}
+        joined = {sid: v.joined for sid, v in verdicts.items() if v.joined and sid not in named}
+        if not joined or not episode.diarization or episode.duration is None or episode.duration > job.ingest.window_s:
+            return False  # a long recording is not held whole in memory for this
+        diarizer = job.models.get(("diarizer", id(self.diarize)), lambda: Diarizer(self.diarize))
+        audio = job.audio()
+        turns = {t.id: t for t in episode.turns}
+        split = False
+        for sid, (first, second) in joined.items():
+            spans = episode.diarization.spans
+            own = [i for i, sp in enumerate(spans) if sp.speaker == sid]
+            voices = {i: v for i in own if (v := voice_of(diarizer, audio, spans[i])) is not None}
+            seeds = [[i for t in ids if t in turns and (i := first_span(spans, own, turns[t])) is not None]
+                     for ids in (first, second)]  # fmt: skip
+            seconds = {i: spans[i].end - spans[i].start for i in own}
+            moved = split_parts(voices, seeds[0], seeds[1], seconds, self.diarize.min_speaker_s)
+            if moved:
+                new = next_speaker_id(episode)
+                for i in moved:
+                    spans[i].speaker = new
+                episode.notes.append(f"names: {sid} is two people by what is said; {len(moved)} of its {len(own)} "
+                                     f"stretches ({sum(seconds[i] for i in moved):.1f} s) are {new}")  # fmt: skip
+                split = True
+        if split:
+            self.rebuild(episode, job.profile)
+        return split
+
+    def rebuild(self, episode: Episode, profile: ShowProfile | None) -> None:
+        """Turns, segments and speakers again from the words, as the speakers stage makes them, after diarized
+        speech changed speaker."""
+        o = self.options
+        spans = episode.diarization.spans
+        episode.turns = audio_turns(episode.segments, spans, o.max_turn_s, o.snap_s)
+        episode.segments = label_segments(episode.segments, episode.turns)
+        voices = {m.speaker: m.name for m in episode.diarization.voice_matches}
+        credits = name_candidates(episode.dedup.credits if episode.dedup else None, episode.segments, o)
+        episode.speakers = describe_speakers(episode.turns, True, voices, credits, profile)
+        episode.diarization.speaker_count = len({s.speaker for s in spans})
+
+    def apply(self, episode: Episode, verdicts: dict[str, Verdict], profile: ShowProfile | None) -> None:
         hosts = {h.name for h in profile.hosts} if profile else set()
         held = {s.name: s for s in episode.speakers if s.name}
         for speaker in episode.speakers:
@@ -107,3 +167,49 @@ class NamesStage(BatchStage):
                 if family:
                     people.append((m.group(1), "introduction", [family, m.group(1)[len(family):]]))
         return people
+
+
+def voice_of(diarizer: Diarizer, audio: DecodedAudio, span: SpeakerSpan) -> np.ndarray | None:
+    """The CAM++ voice of one stretch of diarized speech (mean embedding), or None when it holds too little."""
+    a, b = int(span.start * audio.sample_rate), int(span.end * audio.sample_rate)
+    try:
+        return diarizer.voiceprint(audio.samples[a:b], audio.sample_rate)
+    except ValueError:
+        return None
+
+
+def first_span(spans: list[SpeakerSpan], own: list[int], turn: Turn) -> int | None:
+    """The first of a voice's stretches (indexes into spans) that starts inside the turn: where the turn's
+    speaker starts talking (a self-introduction, an answer), before anyone the stretch may run on into."""
+    if turn.start is None or turn.end is None:
+        return None
+    inside = [i for i in own if turn.start - 0.5 <= spans[i].start < turn.end]
+    return min(inside, key=lambda i: spans[i].start, default=None)
+
+
+def split_parts(voices: dict[int, np.ndarray], first: list[int], second: list[int], seconds: dict[int, float],
+                min_speech_s: float) -> set[int]:  # fmt: skip
+    """Keys that go to the second person: those whose voice is nearer the second person's seeds than the first's.
+    Nothing moves unless every seed is nearer its own person's voice (leave-one-out), the seeds do not overlap
+    and the second person holds at least min_speech_s."""
+    seeds = [[k for k in ids if k in voices] for ids in (first, second)]
+    if not seeds[0] or not seeds[1] or set(seeds[0]) & set(seeds[1]):
+        return set()
+
+    def centre(keys: list[int]) -> np.ndarray:
+        v = np.sum([voices[k] for k in keys], axis=0)
+        return v / max(float(np.linalg.norm(v)), 1e-9)
+
+    for mine, other in ((0, 1), (1, 0)):
+        for k in seeds[mine]:
+            rest = [s for s in seeds[mine] if s != k]
+            if rest and voices[k] @ centre(rest) <= voices[k] @ centre(seeds[other]):
+                return set()  # a seed sounds like the other person: the cues do not match the voices
+    a, b = centre(seeds[0]), centre(seeds[1])
+    moved = {k for k, v in voices.items() if v @ b > v @ a} | set(seeds[1])
+    return moved if sum(seconds[k] for k in moved) >= min_speech_s and len(moved) < len(seconds) else set()
+
+
+def next_speaker_id(episode: Episode) -> str:
+    used = {s.id for s in episode.speakers} | ({s.speaker for s in episode.diarization.spans} if episode.diarization else set())
+    return next(f"SPEAKER_{n:02d}" for n in range(len(used) + 1) if f"SPEAKER_{n:02d}" not in used)
