@@ -4,6 +4,11 @@ A batch stage, because who a speaker may be is not only in its own episode: a gu
 text transcript of the same show in the batch (the station's page of another day) is a candidate too, beside
 the show profile's hosts, the episode's notes, its credits and the full names its transcript introduces.
 Voiceprints stay first: a speaker they name keeps that name, and speech that says otherwise is flagged.
+
+What is said also shows where the diarization joined two similar voices (a guest and a host, two callers): a
+voice that introduces itself as two people, or keeps answering when another person is introduced. Such a voice is
+split by the voices of its stretches (CAM++, the diarizer's model) before names are given, and the turns are built
+again from the words.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ import numpy as np
 from pipeline.config import DiarizeOptions, ShowProfile, SpeakersOptions
 from pipeline.engine.stage import BatchStage, Job
 from pipeline.lib.audio import DecodedAudio
-from pipeline.lib.diarization.diarizer import Diarizer
+from pipeline.lib.diarization.diarizer import Diarizer, embedding_model_identity
 from pipeline.lib.lexicon import names_in_text, readings_of
 from pipeline.lib.naming import Verdict, candidates, decide, family_name, mentions, weigh
 from pipeline.lib.speakers import audio_turns, describe_speakers, label_segments, name_candidates
@@ -39,7 +44,10 @@ class NamesStage(BatchStage):
         self.diarize = diarize  # the embedding model and its settings, to split a voice that is two people
 
     def options_key(self, job: Job) -> Any:
-        return {"speakers": self.options, "hosts": job.profile.hosts if job.profile else []}
+        return {"speakers": self.options, "diarize": self.diarize, "hosts": job.profile.hosts if job.profile else []}
+
+    def model_identity(self) -> str | None:
+        return embedding_model_identity() if self.options.speech_names and self.options.split_joined_voices else None
 
     def applies_to(self, episode: Episode) -> bool:
         return self.options.speech_names  # text transcripts too: their named speakers are candidates for the audio
