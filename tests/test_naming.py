@@ -222,6 +222,8 @@ def test_a_voice_that_is_two_people_by_what_is_said_is_found_and_its_stretches_g
     ev = Evidence(cues=[SpeakerCue(kind="self_introduction", name="汐見葵", turn=1, said_by="S1", phrase="汐見葵です")])
     ev.contested["宍戸彩"] += [3, 7]
     assert joined(ev, 2) == ([1], [3, 7]) and joined(ev, 3) is None  # twice answering is as strong as a name
+    ev.contested["宍戸彩"].append(7)
+    assert joined(ev, 3) is None  # two mentions in one turn (宍戸さん…宍戸さん) are one answer
     ev.cues.append(SpeakerCue(kind="self_introduction", name="宍戸彩", turn=3, said_by="S1", phrase="宍戸彩です"))
     assert sorted(joined(ev, 9)) == [[1], [3]]  # introduced as two people: joined whatever the answers
 

@@ -266,8 +266,8 @@ def joined(ev: Evidence, min_evidence: int) -> tuple[list[int], list[int]] | Non
         return first[1], second[1]
     if len(selves) == 1:
         (name, own), = selves.items()
-        answers = max((t for n, t in ev.contested.items() if n != name), key=len, default=[])
-        if len(answers) >= min_evidence:
+        answers = max((sorted(set(t)) for n, t in ev.contested.items() if n != name), key=len, default=[])
+        if len(answers) >= min_evidence:  # distinct turns: two mentions in one turn are one answer
             return own, answers
     return None
 
