@@ -101,6 +101,8 @@ def test_candidates_come_from_the_profile_the_notes_and_full_names_the_transcrip
     assert family_name("中村美咲", reader, whole=True) == "中村"
     assert family_name("ハセガは", reader, whole=True) is None  # an ASR spelling is no candidate
     assert family_name("塚越あかり", reader) == "塚越"
+    (nakamura,) = candidates([("中村美咲", "context", ["中村"])], lambda text: readings_of(text, reader), 3)
+    assert {"中村", "ナカムラ", "なかむら", "なかむらみさき"} <= set(nakamura.forms)  # as written and in kana
 
     episode = audio_episode(SHOW)
     episode.turns = turns_of(SHOW)

@@ -32,6 +32,7 @@ from rapidfuzz.distance import Levenshtein
 
 from pipeline.lib.lexicon import morae, phonetic_key
 from pipeline.records import SpeakerCue, Turn
+from pipeline.text.normalise import hiragana
 
 CueKind = Literal["self_introduction", "introduction", "address"]
 WEIGHT: dict[str, int] = {"self_introduction": 2, "introduction": 1, "address": 1}
@@ -84,7 +85,7 @@ def candidates(people: Iterable[tuple[str, str, Iterable[str]]], readings: Calla
             continue
         kept = by_name.setdefault(name, (source, [name]))[1]
         written = [name, *forms]
-        kana = [k for f in written for r in readings(f)[:1] for k in (r, _hiragana(r))]  # ふわさん, シシドさん
+        kana = [k for f in written for r in readings(f)[:1] for k in (r, hiragana(r))]  # ふわさん, シシドさん
         kept += [f for f in [*forms, *kana] if len(f) >= 2 and f not in kept]
     owners: dict[str, set[str]] = defaultdict(set)
     for name, (_, forms) in by_name.items():
@@ -93,8 +94,7 @@ def candidates(people: Iterable[tuple[str, str, Iterable[str]]], readings: Calla
     out = []
     for name, (source, forms) in by_name.items():
         own = tuple(f for f in forms if len(owners[f]) == 1)
-        keys = {phonetic_key(r) for f in own for r in readings(f)}
-        out.append(Candidate(name, source, own, tuple(k for k in keys if morae(k) >= min_reading_morae)))
+        out.append(Candidate(name, source, own, tuple(reading_keys(own, readings, min_reading_morae))))
     # a full name only the transcript introduces, sounding like a name the profile or notes give, is that person
     # misheard (宮城ヒロさん for 三宅千尋): not a candidate of its own
     given = {k for c in out if c.source != "introduction" for k in c.keys}
@@ -102,8 +102,10 @@ def candidates(people: Iterable[tuple[str, str, Iterable[str]]], readings: Calla
         Levenshtein.distance(k, g, score_cutoff=2) <= 2 for k in c.keys for g in given)]  # fmt: skip
 
 
-def _hiragana(katakana: str) -> str:
-    return "".join(chr(ord(ch) - 0x60) if "ァ" <= ch <= "ヶ" else ch for ch in katakana)
+def reading_keys(forms: Iterable[str], readings: Callable[[str], list[str]], min_morae: int) -> set[str]:
+    """Phonetic keys of the forms' readings long enough to find a name by (ハセガワ; not サト, which turns up by
+    chance)."""
+    return {k for f in forms for r in readings(f) if morae(k := phonetic_key(r)) >= min_morae}
 
 
 def near(key: str, keys: Iterable[str], long_morae: int) -> bool:

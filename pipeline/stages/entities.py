@@ -8,8 +8,8 @@ from typing import Any
 
 from pipeline.config import EntitiesOptions, GazetteerEntry, ShowProfile, SpeakersOptions, load_gazetteer, resolve_path
 from pipeline.engine.stage import FileStage, Job
-from pipeline.lib.lexicon import Term, list_digest, load_name_list, morae, phonetic_key, readings_of
-from pipeline.lib.naming import family_name
+from pipeline.lib.lexicon import Term, list_digest, load_name_list, readings_of
+from pipeline.lib.naming import family_name, reading_keys
 from pipeline.lib.entities import Cluster, EntityRecognizer, Mention, Pattern, merge, patterns_for, repair
 from pipeline.lib.speakers import name_candidates
 from pipeline.records import Entity, EntityMention, Episode
@@ -164,9 +164,8 @@ class EntitiesStage(FileStage):
         reader = job.models.get("sudachi", Reader)
 
         def sounds(name: str) -> set[str]:  # a name's phonetic keys, and its family name's (中村美咲: ナカムラ too)
-            family = family_name(name, reader)
-            keys = {phonetic_key(r) for part in filter(None, (name, family)) for r in readings_of(part, reader)}
-            return {k for k in keys if morae(k) >= self.speakers.speech_min_reading_morae}
+            return reading_keys(filter(None, (name, family_name(name, reader))), lambda f: readings_of(f, reader),
+                                self.speakers.speech_min_reading_morae)  # fmt: skip
 
         clusters = merge(mentions, self.options.coarse_types, people, sounds if self.speakers.speech_names else None)
         episode.entities = [self._entity(i, c, episode) for i, c in enumerate(clusters)]

@@ -24,8 +24,8 @@ from pipeline.lib.audio import DecodedAudio
 from pipeline.lib.diarization.diarizer import Diarizer, embedding_model_identity
 from pipeline.lib.lexicon import names_in_text, readings_of
 from pipeline.lib.naming import Verdict, candidates, decide, family_name, mentions, weigh
-from pipeline.lib.speakers import audio_turns, describe_speakers, label_segments, name_candidates
 from pipeline.records import Episode, SpeakerSpan, Turn
+from pipeline.stages.speakers import SpeakersStage
 from pipeline.text.normalise import katakana
 from pipeline.text.reader import Reader
 
@@ -121,21 +121,10 @@ class NamesStage(BatchStage):
                 episode.notes.append(f"names: {sid} is two people by what is said; {len(moved)} of its {len(own)} "
                                      f"stretches ({sum(seconds[i] for i in moved):.1f} s) are {new}")  # fmt: skip
                 split = True
-        if split:
-            self.rebuild(episode, job.profile)
+        if split:  # turns, segments and speakers built again from the words and the new spans
+            SpeakersStage(self.options).run(episode, job)
+            episode.diarization.speaker_count = len({s.speaker for s in episode.diarization.spans})
         return split
-
-    def rebuild(self, episode: Episode, profile: ShowProfile | None) -> None:
-        """Turns, segments and speakers again from the words, as the speakers stage makes them, after diarized
-        speech changed speaker."""
-        o = self.options
-        spans = episode.diarization.spans
-        episode.turns = audio_turns(episode.segments, spans, o.max_turn_s, o.snap_s)
-        episode.segments = label_segments(episode.segments, episode.turns)
-        voices = {m.speaker: m.name for m in episode.diarization.voice_matches}
-        credits = name_candidates(episode.dedup.credits if episode.dedup else None, episode.segments, o)
-        episode.speakers = describe_speakers(episode.turns, True, voices, credits, profile)
-        episode.diarization.speaker_count = len({s.speaker for s in spans})
 
     def apply(self, episode: Episode, verdicts: dict[str, Verdict], profile: ShowProfile | None) -> None:
         hosts = {h.name for h in profile.hosts} if profile else set()

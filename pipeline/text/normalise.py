@@ -40,6 +40,11 @@ def katakana(text: str) -> str:
 # --- scripts: which kind of Japanese characters a text is written in (a name spelt in kana, kanji read as sounds)
 
 
+def hiragana(text: str) -> str:
+    """Katakana ァ-ヶ as hiragana (シシド -> ししど), the inverse of `katakana`; everything else unchanged."""
+    return "".join(chr(ord(c) - 0x60) if "ァ" <= c <= "ヶ" else c for c in text)
+
+
 def is_kanji(text: str) -> bool:
     return bool(text) and all("一" <= ch <= "龥" or ch == "々" for ch in text)
 
