@@ -34,7 +34,7 @@ def default_plan(config: Config) -> Plan:
         CorrectStage(config.correct, config.entities.gazetteers, config.entities.name_lists),
         DedupStage(config.dedup),
         SpeakersStage(config.speakers),
-        NamesStage(config.speakers, config.diarize),
+        NamesStage(config.speakers, config.diarize, config.dedup.credit_keys),
         EntitiesStage(config.entities, config.speakers),
         FiguresStage(config.figures),
         SummaryStage(config.summary),

@@ -51,7 +51,9 @@ def verdicts(lines, people, reader, min_evidence=2, margin=2.0):
     def tokens(text):
         return [(a, b, katakana(m.reading_form())) for a, b, m in reader.tokenize(text)]
 
-    return decide(weigh(turns, mentions(turns, cands, tokens, HONORIFICS, OPTIONS.speech_near_min_morae), HONORIFICS), min_evidence, margin)
+    found = mentions(turns, cands, tokens, HONORIFICS, OPTIONS.speech_near_min_morae,
+                     OPTIONS.speech_self_near_min_morae)
+    return decide(weigh(turns, found, HONORIFICS), min_evidence, margin)
 
 
 PEOPLE = [("山田太郎", "profile", ["山田"]), ("佐藤花子", "profile", ["佐藤"]), ("中村美咲", "introduction", ["中村"])]
@@ -80,6 +82,23 @@ def test_weak_or_contested_evidence_names_nobody(reader):
     assert verdicts(host_and_guest, PEOPLE, reader)["S0"].name is None  # 山田 answers for 中村 twice: two people
 
 
+def test_a_name_called_inside_the_turns_of_the_voice_it_names_is_another_voice_s_words(reader):
+    """The diarization put the co-host's 乙部さん、… between the guest's answers: nobody calls themselves, but the
+    guest introduced herself and the host introduced her, so those words are another voice's, not a contradiction
+    that leaves both unnamed (the host would seem to answer for the guest)."""
+    people = [("蓮見拓海", "context", ["蓮見"]), ("日比野真帆", "context", ["日比野"]), ("乙部千景", "context", ["乙部"])]
+    lines = [("S0", "パーソナリティの蓮見拓海です"), ("S1", "日比野です"),
+             ("S0", "今日は東京海洋大学の乙部千景さんにお越しいただきました"),
+             ("S2", "乙部です よろしくお願いします 乙部さん ご専門は何ですか 魚の研究です"), ("S0", "なるほど"),
+             ("S2", "海の水温を調べています 乙部さん 魚は変わりましたか はい"), ("S0", "意外ですね"),
+             ("S0", "乙部千景さんでした ありがとうございました"), ("S2", "ありがとうございました")]
+    got = verdicts(lines, people, reader)
+    assert {s: v.name for s, v in got.items()} == {"S0": "蓮見拓海", "S1": "日比野真帆", "S2": "乙部千景"}
+    assert got["S2"].absorbed == (3, 5)
+    alone = [lines[0], ("S2", "乙部さん ご専門は"), ("S0", "魚です"), ("S2", "乙部さん 本当ですか"), ("S0", "はい")]
+    assert verdicts(alone, people, reader)["S0"].name is None  # never introduced as 乙部: it answers for her
+
+
 def test_what_a_mention_says_depends_on_the_words_around_it():
     from pipeline.lib.naming import Mention
 
@@ -95,6 +114,8 @@ def test_what_a_mention_says_depends_on_the_words_around_it():
     assert kind("山田の本では", "山田") is None
     assert kind("中村さんのような方が", "中村") is None  # talk about someone, not to them
     assert kind("中村さんおはようございます", "中村") == "address"
+    assert kind("中村さんは、この秋何か始めましたか", "中村") == "address"  # a question put to her
+    assert kind("中村さんは、発酵の研究者です。どうですか", "中村") is None  # about her; the question is another
 
 
 def test_candidates_come_from_the_profile_the_notes_and_full_names_the_transcript_introduces(reader):
@@ -107,7 +128,7 @@ def test_candidates_come_from_the_profile_the_notes_and_full_names_the_transcrip
     episode = audio_episode(SHOW)
     episode.turns = turns_of(SHOW)
     episode.context = EpisodeContext(path="x.notes.txt", sha256="0", text="ゲスト：東都大学 准教授 中村美咲さん", terms=[])
-    people = NamesStage(OPTIONS, CONFIG.diarize).people(episode, reader, PROFILE)
+    people = NamesStage(OPTIONS, CONFIG.diarize, CONFIG.dedup.credit_keys).people(episode, reader, PROFILE)
     assert ("山田太郎", "profile", ["山田"]) in people and ("中村美咲", "context", ["中村", "美咲"]) in people
     assert ("中村美咲", "introduction", ["中村", "美咲"]) in people
 
@@ -126,11 +147,11 @@ def audio_episode(lines):
     return episode
 
 
-def run_stage(episode, options, others=()):
+def run_stage(episode, options, others=(), profile=PROFILE):
     """The speakers stage, then the names stage over a batch of this episode and `others` (done episodes)."""
-    job = SimpleNamespace(models=ModelStore(), profile=PROFILE, ingest=CONFIG.ingest)
+    job = SimpleNamespace(models=ModelStore(), profile=profile, ingest=CONFIG.ingest)
     SpeakersStage(options).run(episode, job)
-    stage = NamesStage(options, CONFIG.diarize)
+    stage = NamesStage(options, CONFIG.diarize, CONFIG.dedup.credit_keys)
     batch = [(e, job) for e in (episode, *others) if stage.applies_to(e)]
     assert stage.run_batch(batch) == {} if batch else True
     return {s.id: (s.name, s.named_by, s.role) for s in episode.speakers}
@@ -143,6 +164,26 @@ def test_the_stage_names_speakers_and_the_switch_restores_the_anonymous_output()
     assert run_stage(off, OPTIONS.model_copy(update={"speech_names": False})) == {
         "S0": (None, None, None), "S1": (None, None, None), "S2": (None, None, None)}
     assert all(s.cues == [] and s.confidence is None and s.flag is None for s in off.speakers)
+
+
+def test_the_one_host_nobody_names_is_the_one_voice_that_speaks_as_a_host():
+    """Two hosts listed (the profile, or the notes' パーソナリティ line), one names himself; the other never says her
+    name, but she speaks in the opening, before the guest is brought in, and calls the guest by name."""
+    lines = [("S0", "おはようございます。パーソナリティの山田太郎です。"), ("S1", "おはようございます。今日も暑いですね。"),
+             ("S0", "今日は東都大学の中村美咲さんにお越しいただきました。"), ("S2", "中村です。よろしくお願いします。"),
+             ("S1", "中村さん、新しいバスはいつからですか。"), ("S2", "三月からです。"), ("S0", "中村美咲さんでした。"),
+             ("S2", "ありがとうございました。")]  # fmt: skip
+    assert run_stage(audio_episode(lines), OPTIONS)["S1"] == ("佐藤花子", "elimination", "host")
+    page = audio_episode(lines)  # no profile: the station's page lists the hosts
+    page.context = EpisodeContext(path="x.notes.txt", sha256="0", text="あさラジ\nパーソナリティ：山田太郎、佐藤花子\n", terms=[])
+    assert run_stage(page, OPTIONS, profile=None)["S1"] == ("佐藤花子", "elimination", "host")
+    assert "S1 is 佐藤花子 by elimination" in " ".join(page.notes)
+    off = OPTIONS.model_copy(update={"name_last_host": False})
+    assert run_stage(audio_episode(lines), off)["S1"] == (None, None, None)
+    silent = [*lines[:4], ("S0", "中村さん、新しいバスはいつからですか。"), *lines[5:]]  # S1 calls nobody
+    assert run_stage(audio_episode(silent), OPTIONS)["S1"] == (None, None, None)
+    late = [lines[0], *lines[2:4], lines[1], *lines[4:]]  # S1 first speaks after the guest is brought in
+    assert run_stage(audio_episode(late), OPTIONS)["S1"] == (None, None, None)
 
 
 def test_a_voiceprint_stays_first_and_speech_that_disagrees_is_flagged():
@@ -185,8 +226,14 @@ def test_asr_spellings_are_found_by_reading_exact_or_one_mora_off_for_long_names
     got = verdicts(lines, people, reader, min_evidence=1)
     assert got["S0"].name == "勅使河原玲奈"  # デシガワラ: one mora off テシガワラ, 5 morae
     assert got["S1"].name == "宍戸彩" and got["S1"].cues[1].kind == "address"  # the pause after さん is a comma
-    short = [("S0", "巻べです")]  # マキベ for マカベ: too short to be taken one mora off
-    assert verdicts(short, people, reader, min_evidence=1).get("S0") is None
+    short = [("S0", "巻べです")]  # マキベ for マカベ: a short name one mora off is not enough alone
+    assert verdicts(short, people, reader)["S0"].name is None
+    # ... but it is the guest answering an introduction, in her first turn, at the start of a sentence
+    introduced = [("S1", "今日は真壁隆之さんにお越しいただきました"), ("S0", "巻べです よろしくお願いします"), ("S1", "では")]
+    got = verdicts(introduced, people, reader)["S0"]
+    assert got.name == "真壁隆之" and [c.kind for c in got.cues] == ["introduction", "self_introduction"]
+    later = [("S0", "そうですね"), *introduced[:1], ("S0", "巻べです")]  # not her first turn: an ordinary word
+    assert [c.kind for c in verdicts(later, people, reader)["S0"].cues] == ["introduction"]
 
 
 @pytest.mark.model

@@ -302,6 +302,10 @@ class SpeakersOptions(Record):
                                         ge=2)  # fmt: skip
     speech_near_min_morae: int = doc("a name of at least this many morae is also found one mora off (巻べ高雪 for 真壁隆之)",
                                      ge=3)  # fmt: skip
+    speech_self_near_min_morae: int = doc("a name of at least this many morae is also found one mora off as a "
+                                          "self-introduction in the speaker's first turn (応べです for 乙部)", ge=2)
+    name_last_host: bool = doc("when every host listed (profile, or the notes' パーソナリティ line) but one is named, "
+                               "the one unnamed voice that speaks as a host is that host (named_by elimination)")
     split_joined_voices: bool = doc("a diarized voice that what is said shows to be two people is split by the voices "
                                     "of its turns")  # fmt: skip
 

@@ -17,7 +17,10 @@ Precision first: a wrong name is worse than none. A speaker is named only when i
 `speech_margin` times the evidence of the next, the speaker does not itself address that name, and no other
 speaker has as good a claim to the name. A diarized voice that is really two people (two similar voices the
 clustering joined) shows it in what is said: it introduces itself as two people, or it is the first to answer,
-again and again, when another person is introduced or addressed; such a voice gets no name.
+again and again, when another person is introduced or addressed; such a voice gets no name. A voice that
+introduced itself as X and that others call X does not call X itself: those mentions in its turns are another
+voice's words the diarization left there, set aside (`weigh`). When the show lists its hosts and all but one are
+named, `last_host` finds the one voice that can only be the last.
 """
 
 from __future__ import annotations
@@ -48,6 +51,8 @@ _INTRODUCING = ("に", "を", "から", "です", "でした", "が")
 _SIGN_OFF = re.compile(r"お相手は、?$")  # お相手は山田と佐藤でした: the hosts sign off, each with their own name
 _SPACE = re.compile(r"(?<=[ぁ-ゖァ-ヺー一-龥々]) +(?=[ぁ-ゖァ-ヺー一-龥々])")
 _SENTENCE_END = "。？！?!"
+_OPENING = re.compile(r"(?:^|[。？！?!]|です|ます|ございます)$")  # a sentence starts here
+_QUESTION = re.compile(r"(?:か|[？?]|でしょう|ますかね|ですかね)$")  # the sentence ends asking
 _LOOKAHEAD_TURNS = 3  # an introduced or addressed person answers within this many turns
 
 
@@ -71,6 +76,7 @@ class Evidence:
     # turns in which this speaker, introduced as someone else, answered first when another person was introduced
     # or addressed (by that person's name): a joined voice?
     contested: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
+    absorbed: list[int] = field(default_factory=list)  # turns holding another voice's words (see `weigh`)
 
 
 def candidates(people: Iterable[tuple[str, str, Iterable[str]]], readings: Callable[[str], list[str]],
@@ -121,18 +127,21 @@ class Mention:
     end: int  # offsets in the turn's text with Whisper's inner spaces taken out
     text: str
     name: str  # the candidate's name
+    # 0 as written, 1 by reading, 2 one mora off a long name, 3 one mora off a short one: only good as a
+    # self-introduction in the speaker's first turn, weighing 1 (応べです for 乙部, answering 乙部千景さんにお越し…)
+    how: int = 0
 
 
 def mentions(turns: list[Turn], people: list[Candidate], tokens: Callable[[str], list[tuple[int, int, str]]],
-             honorifics: tuple[str, ...], long_morae: int) -> list[Mention]:  # fmt: skip
+             honorifics: tuple[str, ...], long_morae: int, self_morae: int) -> list[Mention]:  # fmt: skip
     """Where each candidate is named in the turns: as written, or by the reading of a run of up to four words
     (`tokens(text)` gives (start, end, katakana reading) per word; `near`). A stretch that could be two people is
     left out."""
     found: list[Mention] = []
     for index, turn in enumerate(turns):
         text = plain(turn.text, honorifics)
-        spans: dict[tuple[int, int, int], set[str]] = defaultdict(set)  # (how, start, end): 0 as written, 1 by
-        for person in people:  # reading, 2 one mora off
+        spans: dict[tuple[int, int, int], set[str]] = defaultdict(set)  # (how, start, end), as Mention.how
+        for person in people:
             for form in person.forms:
                 for m in re.finditer(re.escape(form), text):
                     spans[(0, *m.span())].add(person.name)
@@ -147,12 +156,15 @@ def mentions(turns: list[Turn], people: list[Candidate], tokens: Callable[[str],
                         spans[(1, words[i][0], words[j][1])].add(person.name)
                     elif near(key, person.keys, long_morae):
                         spans[(2, words[i][0], words[j][1])].add(person.name)
+                    elif near(key, person.keys, self_morae):
+                        spans[(3, words[i][0], words[j][1])].add(person.name)
         taken: list[tuple[int, int]] = []
-        for (_, a, b), names in sorted(spans.items(), key=lambda s: (s[0][0] == 2, s[0][1] - s[0][2], s[0][1])):
-            if len(names) != 1 or any(a < y and x < b for x, y in taken):  # exact ones, the longest first
+        ranked = sorted(spans.items(), key=lambda s: (s[0][0] >= 2, s[0][1] - s[0][2], s[0][0], s[0][1]))
+        for (how, a, b), names in ranked:  # exact ones (as written or by reading), the longest first
+            if len(names) != 1 or any(a < y and x < b for x, y in taken):
                 continue
             taken.append((a, b))
-            found.append(Mention(index, a, b, text[a:b], next(iter(names))))
+            found.append(Mention(index, a, b, text[a:b], next(iter(names)), how))
     return sorted(found, key=lambda m: (m.turn, m.start))
 
 
@@ -167,6 +179,8 @@ def cue_of(mention: Mention, text: str, honorifics: tuple[str, ...]) -> CueKind 
         rest = after[next(len(h) for h in honorifics if after.startswith(h)) :]
         if not rest or rest[:1] in "、,，" + _SENTENCE_END or rest.startswith(_GREETINGS):
             return "address"  # 中村さん、… / 中村さんおはようございます
+        if rest.startswith("は") and _QUESTION.search(_sentence_rest(rest)):
+            return "address"  # 中村さんは、休日は何をされていますか: a question put to her
         return "introduction" if rest.startswith(_INTRODUCING) else None  # 中村さんのような…: talk about someone
     if _SELF_AFTER.match(after) and not any(word in before for word in _OTHER_BEFORE):
         return "self_introduction"
@@ -176,8 +190,29 @@ def cue_of(mention: Mention, text: str, honorifics: tuple[str, ...]) -> CueKind 
 def weigh(turns: list[Turn], found: list[Mention], honorifics: tuple[str, ...]) -> dict[str, Evidence]:
     """Evidence per speaker id: a self-introduction for the speaker of the turn; an introduction or address for the
     next other speaker within a few turns, and against the speaker who said it (nobody addresses themselves)."""
+    texts = [plain(t.text, honorifics) for t in turns]
+    first = {}  # each speaker's first turn: where a guest answers 乙部です
+    for index, turn in enumerate(turns):
+        first.setdefault(turn.speaker, index)
+    cues = [(m, kind) for m in found if (kind := cue_of(m, texts[m.turn], honorifics)) and (
+        m.how < 3 or kind == "self_introduction" and first[turns[m.turn].speaker] == m.turn
+        and _OPENING.search(texts[m.turn][: m.start]))]  # fmt: skip
+    evidence = _tally(turns, texts, cues)
+    # A voice that introduced itself as X, and that another speaker introduced or addressed as X, does not call X
+    # in its own turns: those are another voice's words the diarization put there (a host's 乙部さん、… between
+    # the guest's answers). They are taken out, with the turns kept as evidence, instead of sinking both voices.
+    absorbed = [(m, kind) for m, kind in cues if kind != "self_introduction" and _claimed(
+        evidence[turns[m.turn].speaker], m.name, turns[m.turn].speaker)]  # fmt: skip
+    if not absorbed:
+        return evidence
+    evidence = _tally(turns, texts, [c for c in cues if c not in absorbed])
+    for m, _ in absorbed:
+        evidence[turns[m.turn].speaker].absorbed.append(turns[m.turn].id)
+    return evidence
+
+
+def _tally(turns: list[Turn], texts: list[str], cues: list[tuple[Mention, CueKind]]) -> dict[str, Evidence]:
     evidence: dict[str, Evidence] = defaultdict(Evidence)
-    cues = [(m, kind) for m in found if (kind := cue_of(m, plain(turns[m.turn].text, honorifics), honorifics))]
     own: dict[str, set[str]] = defaultdict(set)  # names each speaker introduced as their own
     for m, kind in cues:
         if kind == "self_introduction":
@@ -195,11 +230,23 @@ def weigh(turns: list[Turn], found: list[Mention], honorifics: tuple[str, ...]) 
             if not later:
                 continue
             who = later[0]
-        phrase = _phrase(plain(turn.text, honorifics), m)
+        phrase = _phrase(texts[m.turn], m)
         cue = SpeakerCue(kind=kind, name=m.name, turn=turn.id, said_by=turn.speaker, phrase=phrase)
         evidence[who].cues.append(cue)
-        evidence[who].score[m.name] += WEIGHT[kind]
+        evidence[who].score[m.name] += WEIGHT[kind] if m.how < 3 else 1  # one mora off a short name: half
     return evidence
+
+
+def _claimed(ev: Evidence, name: str, speaker: str) -> bool:
+    """The speaker introduced itself as name and another speaker's cue agrees."""
+    kinds = {(c.kind, c.said_by == speaker) for c in ev.cues if c.name == name}
+    return ("self_introduction", True) in kinds and any(not own for _, own in kinds)
+
+
+def _sentence_rest(text: str) -> str:
+    """The text up to and including the first sentence end (the whole text when there is none)."""
+    ends = [i for i in (text.find(ch) for ch in _SENTENCE_END) if i >= 0]
+    return text[: min(ends) + 1] if ends else text
 
 
 def plain(text: str, honorifics: tuple[str, ...]) -> str:
@@ -224,6 +271,8 @@ class Verdict:
     confidence: float  # the best name's share of the evidence, 0-1
     cues: list[SpeakerCue]
     joined: tuple[list[int], list[int]] | None = None  # turns showing two people in this voice (see `joined`)
+    absorbed: tuple[int, ...] = ()  # its turns that hold another voice's words, by what is said (see `weigh`)
+    calls: int = 0  # how often this speaker introduces or addresses someone by name
 
 
 def decide(evidence: dict[str, Evidence], min_evidence: int, margin: float) -> dict[str, Verdict]:
@@ -251,8 +300,30 @@ def decide(evidence: dict[str, Evidence], min_evidence: int, margin: float) -> d
             rivals = [s for s, other in claims[candidate] if other != speaker]
             if all(score >= margin * s for s in rivals):  # one speaker per name: the clear winner, or nobody
                 name, confidence = candidate, share
-        out[speaker] = Verdict(speaker, name, confidence, ev.cues, joined(ev, min_evidence))
+        out[speaker] = Verdict(speaker, name, confidence, ev.cues, joined(ev, min_evidence), tuple(ev.absorbed),
+                               sum(ev.says.values()))
     return out
+
+
+def last_host(turns: list[Turn], verdicts: dict[str, Verdict], names: dict[str, str],
+              hosts: list[str]) -> tuple[str, str] | None:  # fmt: skip
+    """(speaker, host) when every host the show lists but one is some speaker's name (`names`: speaker -> name),
+    and exactly one unnamed voice speaks as a host: it talks in the opening, before anyone else is brought in or
+    called by name, it calls others by name itself or is called by that host's name, and no cue calls it anyone
+    else. Else None."""
+    left = [h for h in dict.fromkeys(hosts) if h not in names.values()]
+    if len(hosts) < 2 or len(left) != 1:
+        return None
+    opening = min((c.turn for v in verdicts.values() for c in v.cues
+                   if c.kind != "self_introduction" and c.name not in hosts), default=None)  # fmt: skip
+    if opening is None:
+        return None  # no guest or caller: nothing tells a host's voice from another's
+    voices = []
+    for speaker in dict.fromkeys(t.speaker for t in turns if t.id < opening and t.speaker not in names):
+        v = verdicts.get(speaker) or Verdict(speaker, None, 0.0, [])
+        if (v.calls or v.cues) and not v.joined and all(c.name == left[0] for c in v.cues):
+            voices.append(speaker)
+    return (voices[0], left[0]) if len(voices) == 1 else None
 
 
 def joined(ev: Evidence, min_evidence: int) -> tuple[list[int], list[int]] | None:

@@ -10,9 +10,10 @@ from typing import Literal
 
 from pipeline.records.base import Record, doc
 
-SCHEMA_VERSION = "1.4"  # 1.1: episode ids are paths relative to the input folder, suffix kept; 1.2: context,
+SCHEMA_VERSION = "1.5"  # 1.1: episode ids are paths relative to the input folder, suffix kept; 1.2: context,
 # corrections and recoveries; 1.3: a correction's `after` (the prefecture a municipality was read after); 1.4:
-# speakers named by speech (named_by "speech", cues, confidence, flag)
+# speakers named by speech (named_by "speech", cues, confidence, flag); 1.5: the last listed host named by elimination
+# (named_by "elimination")
 
 FigureKind = Literal["money", "count", "percent", "ratio", "quantity", "duration", "date", "time"]
 Qualifier = Literal["at_least", "more_than", "approx", "at_most", "less_than"]
@@ -268,9 +269,10 @@ class Speaker(Record):
     id: str = doc("stable id within the episode: SPEAKER_00.. for audio, the source label for text, or 'narration'")
     label: str | None = doc("the label in the source (a `名前:` prefix or a subtitle voice), if any")
     name: str | None = doc("full name, when known")
-    named_by: Literal["voiceprint", "speech", "profile", "credits", "introduction", "label"] | None = doc(
-        "how the name was found: an enrolled voiceprint, what is said in the audio (cues), the show profile's "
-        "hosts, the page's credits, an introduction in the text (〜さん), or the label itself"
+    named_by: Literal["voiceprint", "speech", "elimination", "profile", "credits", "introduction", "label"] | None = doc(
+        "how the name was found: an enrolled voiceprint, what is said in the audio (cues), elimination (the one "
+        "host the profile or the notes list that no other voice is, given to the one unnamed voice that speaks as a "
+        "host), the show profile's hosts, the page's credits, an introduction in the text (〜さん), or the label"
     )
     role: Literal["host", "guest", "narration"] | None = doc("host: listed in the show profile")
     talk_time: float | None = doc("seconds of speech (audio only)")

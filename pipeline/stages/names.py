@@ -23,7 +23,7 @@ from pipeline.engine.stage import BatchStage, Job
 from pipeline.lib.audio import DecodedAudio
 from pipeline.lib.diarization.diarizer import Diarizer, embedding_model_identity
 from pipeline.lib.lexicon import names_in_text, readings_of
-from pipeline.lib.naming import Verdict, candidates, decide, family_name, mentions, weigh
+from pipeline.lib.naming import Verdict, candidates, decide, family_name, last_host, mentions, weigh
 from pipeline.records import Episode, SpeakerSpan, Turn
 from pipeline.stages.speakers import SpeakersStage
 from pipeline.text.normalise import katakana
@@ -34,17 +34,19 @@ Person = tuple[str, str, list[str]]  # (name, source, other written forms)
 
 class NamesStage(BatchStage):
     name = "names"
-    version = "1"
+    version = "2"
     requires = ("turns", "speakers", "context", "dedup", "source", "show", "segments", "diarization", "duration")
     produces = ("speakers", "turns", "segments", "diarization")
     cacheable = False  # cheap, and its inputs are other episodes' speakers too
 
-    def __init__(self, options: SpeakersOptions, diarize: DiarizeOptions) -> None:
+    def __init__(self, options: SpeakersOptions, diarize: DiarizeOptions, credit_keys: dict[str, str]) -> None:
         self.options = options
         self.diarize = diarize  # the embedding model and its settings, to split a voice that is two people
+        self.credit_keys = credit_keys  # the notes' line that lists the hosts (dedup.credit_keys: personalities)
 
     def options_key(self, job: Job) -> Any:
-        return {"speakers": self.options, "diarize": self.diarize, "hosts": job.profile.hosts if job.profile else []}
+        return {"speakers": self.options, "diarize": self.diarize, "hosts": job.profile.hosts if job.profile else [],
+                "credit_keys": self.credit_keys}
 
     def model_identity(self) -> str | None:
         return embedding_model_identity() if self.options.speech_names and self.options.split_joined_voices else None
@@ -88,7 +90,8 @@ class NamesStage(BatchStage):
         def tokens(text: str) -> list[tuple[int, int, str]]:
             return [(a, b, katakana(m.reading_form())) for a, b, m in reader.tokenize(text)]
 
-        found = mentions(episode.turns, known, tokens, tuple(o.honorifics), o.speech_near_min_morae)
+        found = mentions(episode.turns, known, tokens, tuple(o.honorifics), o.speech_near_min_morae,
+                         o.speech_self_near_min_morae)
         return decide(weigh(episode.turns, found, tuple(o.honorifics)), o.speech_min_evidence, o.speech_margin)
 
     def split_joined(self, episode: Episode, job: Job, verdicts: dict[str, Verdict]) -> bool:
@@ -127,13 +130,16 @@ class NamesStage(BatchStage):
         return split
 
     def apply(self, episode: Episode, verdicts: dict[str, Verdict], profile: ShowProfile | None) -> None:
-        hosts = {h.name for h in profile.hosts} if profile else set()
+        hosts = self.hosts(episode, profile)
         held = {s.name: s for s in episode.speakers if s.name}
         for speaker in episode.speakers:
             verdict = verdicts.get(speaker.id)
             if verdict is None:
                 continue
             speaker.cues = verdict.cues
+            if verdict.absorbed:
+                episode.notes.append(f"names: turns {', '.join(map(str, verdict.absorbed))} of {speaker.id} hold "
+                                     f"another voice's words: they call the name {speaker.id} introduced itself by")  # fmt: skip
             if verdict.name is None or verdict.name == speaker.name:
                 continue
             if speaker.name is not None:
@@ -144,6 +150,30 @@ class NamesStage(BatchStage):
             else:
                 speaker.name, speaker.named_by, speaker.confidence = verdict.name, "speech", verdict.confidence
                 speaker.role = "host" if verdict.name in hosts else "guest"
+        if self.options.name_last_host:
+            names = {s.id: s.name for s in episode.speakers if s.name}
+            found = last_host(episode.turns, verdicts, names, hosts)
+            if found:
+                speaker = next(s for s in episode.speakers if s.id == found[0])
+                speaker.name, speaker.named_by, speaker.role = found[1], "elimination", "host"
+                episode.notes.append(f"names: {speaker.id} is {speaker.name} by elimination: the other hosts listed "
+                                     f"({'、'.join(h for h in hosts if h != speaker.name)}) are other voices, and "
+                                     f"{speaker.id} is the one other voice that speaks in the opening and calls "
+                                     "others by name")  # fmt: skip
+
+    def hosts(self, episode: Episode, profile: ShowProfile | None) -> list[str]:
+        """The show's hosts: the profile's, else the names on the notes' line of personalities (the keys
+        dedup.credit_keys files under `personalities`: パーソナリティ：…、…)."""
+        if profile and profile.hosts:
+            return [h.name for h in profile.hosts]
+        keys = [re.escape(k) for k, field in self.credit_keys.items() if field == "personalities"]
+        if not episode.context or not keys:
+            return []
+        for line in episode.context.text.splitlines():
+            m = re.match(rf"^\s*(?:{'|'.join(keys)})\s*[:：]\s*(.+)$", line)
+            if m:
+                return [name for n in re.split(r"[、,，・]", m.group(1)) if (name := re.sub(r"\s+", "", n))]
+        return []
 
     def people(self, episode: Episode, reader: Reader, profile: ShowProfile | None) -> list[Person]:
         """Whom a speaker of this episode may be: hosts, the people the notes name, credits, and full names the
