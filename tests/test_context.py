@@ -33,7 +33,7 @@ def _ingest(tmp_path, notes: bytes):
     (tmp_path / "show_1.notes.txt").write_bytes(notes)
     (item,), _ = discover([tmp_path], CONFIG.input)
     episode = blank_episode(item.path, item.episode_id, "0", "text", 1, "h")
-    job = Job(path=item.path, sha256="0", profile=None, ingest=CONFIG.ingest, models=ModelStore(), show_progress=False,
+    job = Job(path=item.path, sha256="0", profile=None, ingest=CONFIG.ingest, models=ModelStore(),
               context=item.context)  # fmt: skip
     IngestStage(CONFIG.input, CONFIG.ingest).run(episode, job)
     return episode

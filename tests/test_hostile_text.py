@@ -176,7 +176,7 @@ class _FailingReader(Reader):
 
 
 def job(models: ModelStore) -> Job:
-    return Job(path=Path("x.txt"), sha256="", profile=None, ingest=CONFIG.ingest, models=models, show_progress=False)
+    return Job(path=Path("x.txt"), sha256="", profile=None, ingest=CONFIG.ingest, models=models)
 
 
 def text_episode(name: str, text: str, air_date: str):

@@ -20,7 +20,8 @@ ALLOWED = {
     "stages": {"engine", "lib", "text", "records", "config", "errors", "files"},
     "plan": {"stages", "engine", "config", "records"},
     "search": {"records", "config", "text", "engine", "errors", "files"},
-    "cli": {"plan", "engine", "search", "lib", "text", "records", "config", "errors", "files"},
+    "report": {"records", "config", "engine", "errors", "files"},
+    "cli": {"plan", "engine", "search", "report", "lib", "text", "records", "config", "errors", "files"},
     "__main__": {"cli"},
 }
 

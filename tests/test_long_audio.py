@@ -117,7 +117,7 @@ def test_stage_windows_drops_non_speech_and_redecodes_loops(tmp_path, monkeypatc
     from pipeline.engine.work import blank_episode
 
     episode = blank_episode(path, "long.wav", "0", "audio", 0, "h")
-    job = Job(path=path, sha256="0", profile=None, ingest=config.ingest, models=ModelStore(), show_progress=False)
+    job = Job(path=path, sha256="0", profile=None, ingest=config.ingest, models=ModelStore())
     stage.run(episode, job)
 
     assert len(fake.windows) == 3 and all(w <= 60 for w in fake.windows)  # 150 s in three windows
@@ -183,7 +183,7 @@ def test_a_segment_with_far_too_few_letters_for_its_length_is_decoded_again(tmp_
     from pipeline.engine.work import blank_episode
 
     episode = blank_episode(path, "call.wav", "0", "audio", 0, "h")
-    job = Job(path=path, sha256="0", profile=None, ingest=config.ingest, models=ModelStore(), show_progress=False)
+    job = Job(path=path, sha256="0", profile=None, ingest=config.ingest, models=ModelStore())
     TranscribeStage(config.transcribe, tmp_path).run(episode, job)
     (redecoded,) = episode.transcription.recoveries
     assert (redecoded.reason, redecoded.start, redecoded.end, redecoded.kept) == ("low_confidence", 10.0, 25.0, True)

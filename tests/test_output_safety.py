@@ -31,6 +31,8 @@ from pipeline.records import Turn
 from pipeline.search.export import export_elasticsearch
 from pipeline.search.index import SearchError, build_index
 
+ANALYZER = load_config().search.es_analyzer  # the configured default
+
 CONFIG = load_config()
 NO_NER = ["--set", "entities.enabled=false"]
 
@@ -254,7 +256,7 @@ def test_index_refuses_an_episodes_file_beside_the_turns_of_an_older_run(tmp_pat
     result = CliRunner().invoke(cli, ["index", str(out), "--db", str(tmp_path / "index.sqlite")])
     assert result.exit_code == 1 and "run it again" in result.output and "Traceback" not in result.output
     with pytest.raises(SearchError, match="is not the file the last run"):
-        export_elasticsearch(out, tmp_path / "export", "turns")
+        export_elasticsearch(out, tmp_path / "export", "turns", ANALYZER)
 
     run(inputs, out)  # running again makes the pair whole
     assert build_index(out, tmp_path / "index.sqlite").episodes_total == 2
@@ -345,7 +347,7 @@ def test_export_on_a_full_disk_writes_neither_file(tmp_path, monkeypatch, failin
     run(make_inputs(tmp_path / "in", ["x.txt"]), out)
     monkeypatch.setattr(os, "fsync", _fsync_full_for(failing))
     with pytest.raises(DiskFullError, match=rf"could not write {export / failing}; {export} keeps the previous"):
-        export_elasticsearch(out, export, "turns")
+        export_elasticsearch(out, export, "turns", ANALYZER)
     assert not export.exists() or list(export.iterdir()) == []
     result = CliRunner().invoke(cli, ["export", "--format", "elasticsearch", str(out), "--out", str(export),
                                       "--set", "search.index_name=turns"])  # fmt: skip
@@ -356,11 +358,11 @@ def test_export_on_a_full_disk_writes_neither_file(tmp_path, monkeypatch, failin
 def test_a_failed_export_keeps_the_previous_pair(tmp_path, monkeypatch):
     out, export = tmp_path / "out", tmp_path / "export"
     run(make_inputs(tmp_path / "in", ["x.txt"]), out)
-    first = export_elasticsearch(out, export, "turns")
+    first = export_elasticsearch(out, export, "turns", ANALYZER)
     before = {p: p.read_bytes() for p in (first.bulk_path, first.mapping_path)}
     run(make_inputs(tmp_path / "in", ["y.txt"]), out)
     monkeypatch.setattr(os, "fsync", _fsync_full_for("turns.mapping.json"))
     with pytest.raises(DiskFullError):
-        export_elasticsearch(out, export, "turns")
+        export_elasticsearch(out, export, "turns", ANALYZER)
     assert {p: p.read_bytes() for p in before} == before
     assert Counter(p.name.startswith(TEMP_PREFIX) for p in export.iterdir()) == Counter({False: 2})

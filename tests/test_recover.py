@@ -64,7 +64,7 @@ def test_the_stage_decodes_the_gaps_and_copies_again_and_records_each(tmp_path, 
     o = CONFIG.transcribe
     models.get(("whisper", "fake", o.device, o.compute_type, o.cpu_threads), lambda: fake)
     monkeypatch.setattr(RecoverStage, "resolved", lambda self: SimpleNamespace(path="fake", identity="fake"))
-    job = Job(path=path, sha256="0", profile=None, ingest=CONFIG.ingest, models=models, show_progress=False)
+    job = Job(path=path, sha256="0", profile=None, ingest=CONFIG.ingest, models=models)
     RecoverStage(CONFIG.recover, o, tmp_path).run(episode, job)
 
     recoveries = [(r.reason, r.start, r.end, r.kept) for r in episode.transcription.recoveries]
@@ -90,7 +90,7 @@ def test_a_word_stretched_over_seconds_does_not_hide_the_speech_under_it(tmp_pat
     models, o = ModelStore(), CONFIG.transcribe
     models.get(("whisper", "fake", o.device, o.compute_type, o.cpu_threads), FakeWhisper)
     monkeypatch.setattr(RecoverStage, "resolved", lambda self: SimpleNamespace(path="fake", identity="fake"))
-    job = Job(path=path, sha256="0", profile=None, ingest=CONFIG.ingest, models=models, show_progress=False)
+    job = Job(path=path, sha256="0", profile=None, ingest=CONFIG.ingest, models=models)
     RecoverStage(CONFIG.recover, o, tmp_path).run(episode, job)
     assert [(r.reason, r.start, r.end) for r in episode.transcription.recoveries] == [("no_words", 5.3, 9.65)]
     assert "最後の質問です。" in episode.text
@@ -102,7 +102,7 @@ def test_nothing_to_recover_loads_no_model(tmp_path):
     episode.segments = [segment(0, 0.0, 1.0, "はい。")]
     episode.diarization = Diarization(spans=[SpeakerSpan(start=0.0, end=1.0, speaker="S")], speaker_count=1,
                                       voice_matches=[], seconds=0.0)  # fmt: skip
-    job = Job(path=path, sha256="0", profile=None, ingest=CONFIG.ingest, models=ModelStore(), show_progress=False)
+    job = Job(path=path, sha256="0", profile=None, ingest=CONFIG.ingest, models=ModelStore())
     RecoverStage(CONFIG.recover, CONFIG.transcribe, tmp_path).run(episode, job)  # a model load would fail here
     assert [s.text for s in episode.segments] == ["はい。"]
 

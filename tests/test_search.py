@@ -154,6 +154,84 @@ def test_snippet_marks_the_match_in_a_window_of_the_text(hand_index):
     assert hit.snippet.replace("【", "").replace("】", "").strip("…") in hit.record["text"]
 
 
+# The SQL README.md shows for the plain sqlite3 shell: turns_text (trigram) for terms of three or more characters,
+# a LIKE scan of `turns` for shorter ones.
+SQL_MATCH = ("SELECT t.id, snippet(turns_text, 0, '【', '】', '…', 12) FROM turns_text "
+             "JOIN turns t ON t.rowid = turns_text.rowid WHERE turns_text MATCH '値上げ' ORDER BY rank")  # fmt: skip
+SQL_PHRASE = SQL_MATCH.replace("'値上げ'", "'\"1ドル=150円\"'")
+SQL_LIKE = "SELECT id, substr(text, max(instr(text, '円安') - 12, 1), 30) FROM turns WHERE text LIKE '%円安%'"
+TRIGRAM = pytest.mark.skipif(sqlite3.sqlite_version_info < (3, 34), reason="SQLite before 3.34: no trigram tokenizer")
+
+SAMPLE_TURNS = [
+    turn("asaradio_2024-03-13.txt", 0, "値上げは今年も約4,000品目 円安と人手不足が家計を直撃 東都大学・中村美咲准教授に聞く"),
+    turn("asaradio_2024-03-13.txt", 1, "中村さん、スーパーに行くたびに値札が変わっている気がします。", "佐藤"),
+    turn("asaradio_2024-03-13.txt", 2, "大きな理由の一つは円安です。1ドル=150円台が続いていて、小麦や食用油など、輸入に頼る"
+                                       "原材料の値段が上がっています。", "中村"),
+    turn("asaradio_2024-03-13.txt", 3, "去年は1年間で3万品目を超える値上げがありましたので、数としては落ち着いてきています。", "中村"),
+]  # fmt: skip
+
+
+@TRIGRAM
+def test_the_readme_sql_finds_terms_in_the_sqlite3_shell_with_readable_snippets(tmp_path):
+    db = tmp_path / "search.sqlite"
+    build_index(write_turns(tmp_path / "out", SAMPLE_TURNS), db)
+    text = {r["id"]: r["text"] for r in SAMPLE_TURNS}
+    conn = sqlite3.connect(db)  # a plain connection, as the shell's: none of the functions search() adds
+    try:
+        found, phrase, short = (conn.execute(sql).fetchall() for sql in (SQL_MATCH, SQL_PHRASE, SQL_LIKE))
+        two_characters = conn.execute("SELECT rowid FROM turns_text WHERE turns_text MATCH '円安'").fetchall()
+    finally:
+        conn.close()
+    assert {i for i, _ in found} == scan(SAMPLE_TURNS, "値上げ") and len(found) == 2
+    assert [i for i, _ in phrase] == sorted(scan(SAMPLE_TURNS, "1ドル=150円"))
+    for i, snip in [*found, *phrase]:  # the turn's own text around the match, not bigram tokens
+        assert "【値上げ】" in snip or "【1ドル=150円】" in snip
+        assert snip.replace("【", "").replace("】", "").strip("…") in text[i]
+    assert {i for i, _ in short} == scan(SAMPLE_TURNS, "円安") and len(short) == 2
+    assert all("円安" in window and window in text[i] for i, window in short)
+    assert two_characters == []  # a trigram index cannot match two characters: hence LIKE on `turns`
+
+
+@TRIGRAM
+def test_turns_text_follows_the_turns_through_updates_and_upgrades(tmp_path, monkeypatch):
+    from pipeline.search import index
+
+    def texts(db):
+        with sqlite3.connect(db) as conn:
+            if not conn.execute("SELECT 1 FROM sqlite_schema WHERE name = 'turns_text'").fetchone():
+                return None
+            rows = conn.execute("SELECT t.rowid, t.text, x.text FROM turns t LEFT JOIN turns_text x ON "
+                                "x.rowid = t.rowid").fetchall()  # fmt: skip
+            assert conn.execute("SELECT count(*) FROM turns_text").fetchone()[0] == len(rows)
+        assert all(text == copy for _, text, copy in rows)
+        return sorted(text for _, text, _ in rows)
+
+    db = tmp_path / "search.sqlite"
+    out = write_turns(tmp_path / "day1", HAND_MADE)
+    with monkeypatch.context() as old:  # an SQLite without the trigram tokenizer: the index goes without
+        old.setattr(index, "TRIGRAM_SQLITE", (99, 0, 0))
+        build_index(out, db)
+        assert texts(db) is None
+        assert_exact_and_ranked(hits(db, "返納"), HAND_MADE, "返納")
+    assert build_index(out, db).unchanged == 2  # a newer SQLite adds and fills it
+    assert texts(db) == sorted(r["text"] for r in HAND_MADE)
+    with monkeypatch.context() as old, pytest.raises(SearchError, match="trigram"):
+        old.setattr(index, "TRIGRAM_SQLITE", (99, 0, 0))
+        build_index(out, db)
+
+    changed = [{**HAND_MADE[0], "text": "カードの話はここまで。"}, *HAND_MADE[1:3]]
+    build_index(write_turns(tmp_path / "day2", changed), db)
+    assert texts(db) == sorted(r["text"] for r in [*changed, *HAND_MADE[3:]])
+
+    with sqlite3.connect(db) as conn:  # an index of format 2, before turns_text
+        conn.execute("DROP TABLE turns_text")
+        conn.execute("UPDATE meta SET value = '2' WHERE key = 'format'")
+    with pytest.raises(SearchError, match="run `pipeline index`"):
+        hits(db, "返納")
+    assert build_index(out, db).updated == 1
+    assert texts(db) == sorted(r["text"] for r in HAND_MADE)
+
+
 def test_incremental_index_writes_only_new_and_changed_episodes(tmp_path):
     db = tmp_path / "search.sqlite"
     first = write_turns(tmp_path / "day1", HAND_MADE)

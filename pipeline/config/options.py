@@ -101,6 +101,8 @@ Language = Annotated[str, AfterValidator(_language)]
 ContextSuffix = Annotated[str, AfterValidator(_context_suffix)]
 Printable = Annotated[str, AfterValidator(_printable)]
 IndexName = Annotated[str, AfterValidator(_index_name)]
+# How the search-cluster mapping analyses Japanese text (pipeline/search/export.py): bigram needs no plugin.
+EsAnalyzer = Literal["bigram", "kuromoji"]
 
 
 class InputOptions(Record):
@@ -363,8 +365,22 @@ class ModelsOptions(Record):
     cache_dir: NonEmpty = doc("where the bundled model is assembled and hub downloads kept")
 
 
+# The per-episode files pipeline/engine/formats.py writes (output.formats, `pipeline run --formats`).
+FormatName = Literal["txt", "srt", "vtt", "tsv", "rttm"]
+
+
+class SubtitleOptions(Record):
+    max_cue_s: float = doc("longest a subtitle cue (srt, vtt) stays on screen, in seconds", gt=0)
+    max_line_chars: int = doc("most characters on a subtitle line, the speaker's name before the text included",
+                              ge=10)  # fmt: skip
+    max_lines: int = doc("most lines in a subtitle cue", ge=1)
+
+
 class OutputOptions(Record):
     include_words: bool = doc("keep per-word timings in episode records")
+    formats: list[FormatName] = doc("files written per episode under <output>/formats/ (txt, srt, vtt, tsv, rttm); "
+                                    "[] for none")  # fmt: skip
+    subtitles: SubtitleOptions = doc("limits of the cues of the srt and vtt files")
 
 
 class SearchOptions(Record):
@@ -375,11 +391,22 @@ class SearchOptions(Record):
     highlight_end: Printable = doc("put after the match in snippets")
     index_name: IndexName = doc("search-cluster index name for pipeline export (bulk actions and file names)")
     export_dir: NonEmpty | None = doc("folder for pipeline export; null = <output>/export")
+    es_analyzer: EsAnalyzer = doc("text analysis of the exported mapping: bigram (built-in filters, any cluster) or "
+                                  "kuromoji (words; needs the analysis-kuromoji plugin)")  # fmt: skip
+
+
+class ReportOptions(Record):
+    folder: PlainName = doc("folder in the output folder that pipeline report writes without --out")
+    keywords: int = doc("summary keywords shown per episode on the batch page", ge=0)
+    mention_links: int = doc("links to mentions listed per entity in an episode's entity table (the rest counted)",
+                             ge=0)  # fmt: skip
 
 
 class RunnerOptions(Record):
     cache_dir: NonEmpty | None = doc("stage cache folder; null = <output>/.cache")
     executor: Literal["local"] = doc("where per-file stages run: local = in this process, one file at a time")
+    progress_text_weight_s: float = doc("a transcript's weight in the batch progress bar, in audio seconds", ge=0)
+    slowest_files: int = doc("files listed as the slowest at the end of a run", ge=0)
 
 
 class Config(Record):
@@ -399,6 +426,7 @@ class Config(Record):
     models: ModelsOptions
     output: OutputOptions
     search: SearchOptions
+    report: ReportOptions
     runner: RunnerOptions
 
     def section_hash(self, name: str) -> str:

@@ -11,7 +11,8 @@ A file named `<stem>.notes.txt` (input.context_suffix) is not an input: it is th
 with the same stem (show notes of `<stem>.mp3`), and is skipped with its reason when there is none.
 
 Folders are read recursively, in order of relative path; hidden files and folders (a leading `.`) and folders named in
-`input.skip_folders` are skipped.
+`input.skip_folders` are skipped, and so is a run's output folder inside an input folder (it holds the run's lock
+file; its formats/ holds the .txt, .srt and .vtt files the run wrote, not transcripts to read).
 
 Symbolic links inside an input folder are followed only where they stay inside it: a link to a file or a folder
 within the input folder is read like the file or folder itself; a link whose target lies outside the input folder
@@ -30,6 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pipeline.config import InputOptions
+from pipeline.engine.lock import LOCK_FILE
 
 
 @dataclass(frozen=True)
@@ -116,6 +118,9 @@ def _walk(item: Path, skip_folders: list[str]) -> tuple[list[_Found], list[Skipp
                 continue
             if path.is_dir():
                 if name in skip_folders:
+                    continue
+                if (path / LOCK_FILE).is_file():
+                    skipped.append(Skipped(path, "output folder of a run (what a run writes is not input)"))
                     continue
                 real = path.resolve()
                 if real in chain:  # a link to the folder that holds it, or to one of that folder's parents

@@ -23,10 +23,12 @@ from pipeline.config import Config, load_profiles, match_profile, resolve_path
 from pipeline.engine.cache import StageCache, stage_key
 from pipeline.engine.executor import Executor, make_executor
 from pipeline.files import remove_stale_temp_files, sha256_file
+from pipeline.lib.audio import probe
 from pipeline.engine.inputs import Input, input_kind
 from pipeline.engine.lock import output_lock
 from pipeline.engine.output import write_outputs
 from pipeline.engine.plan import Plan
+from pipeline.engine.progress import Progress
 from pipeline.engine.stage import FILE, BatchStage, ModelStore, Stage
 from pipeline.engine.work import FileWork, Task, blank_episode, fail, finish, make_job, prepare
 from pipeline.records import Episode, stable_hash
@@ -40,13 +42,13 @@ OnFile = Callable[[Task, int], None]
 class Runner:
     def __init__(
         self, config: Config, output_dir: Path, plan: Plan, executor: Executor | None = None,
-        show_progress: bool = False,
+        progress: Progress | None = None,
     ) -> None:  # fmt: skip
         self.config = config
         self.output_dir = output_dir
         self.plan = plan
         self.executor = executor or make_executor(config.runner.executor)
-        self.show_progress = show_progress
+        self.progress = progress or Progress()
         cache_dir = Path(config.runner.cache_dir).expanduser() if config.runner.cache_dir else output_dir / ".cache"
         self.cache = StageCache(cache_dir)
         self.profiles = load_profiles(resolve_path(config.input.shows_dir))
@@ -72,10 +74,24 @@ class Runner:
         with output_lock(self.output_dir):
             self._remove_stale_temps()
             tasks = [self.task(i, item) for i, item in enumerate(inputs)]
-            self._run_phases(tasks, on_file)
+            self.progress.start_batch([self.weight(t) for t in tasks])
+            try:
+                self._run_phases(tasks, on_file)
+            finally:
+                self.progress.close()
             episodes = [t.episode for t in tasks]
             write_outputs(self.output_dir, episodes, self.config.output)
             return episodes
+
+    def weight(self, task: Task) -> float:
+        """A file's share of the batch's progress: its audio seconds (from the container: no decoding), or a
+        small fixed weight for a transcript, whose stages take seconds, not minutes."""
+        if task.episode.source.kind == "text":
+            return self.config.runner.progress_text_weight_s
+        try:
+            return probe(task.path).declared_duration or 0.0
+        except Exception:  # noqa: BLE001 - an unreadable file weighs nothing; ingest reports why
+            return 0.0
 
     def _remove_stale_temps(self) -> None:
         """Temps of dead writers only: the cache folder may be shared with live runs into other folders."""
@@ -90,9 +106,10 @@ class Runner:
             if phase.scope == "batch":
                 self.run_batch_stage(phase.stages[0], ok)
                 continue
-            work = FileWork(phase.stages, self.cache, self.config.ingest, self.show_progress, self.models)
+            work = FileWork(phase.stages, self.cache, self.config.ingest, self.progress, self.models)
             for done in self.executor.map(work, ok):
                 tasks[done.index] = done
+                self.progress.end_file(done.index)
                 if on_file:
                     on_file(done, file_phase)
             file_phase += 1
@@ -102,7 +119,7 @@ class Runner:
         keys and ids, so adding a file to the batch re-runs it. Episodes the stage reports as failed fail alone;
         if the stage raises, every episode it was given fails."""
         assert isinstance(stage, BatchStage)
-        items = [(t, make_job(t, self.config.ingest, self.models, self.show_progress)) for t in tasks
+        items = [(t, make_job(t, self.config.ingest, self.models, self.progress)) for t in tasks
                  if stage.applies_to(t.episode)]  # fmt: skip
         if not items:
             return
@@ -126,7 +143,9 @@ class Runner:
             for t, _ in items:
                 fail(t.episode, stage.name, e)
             return
-        seconds = (time.perf_counter() - started) / len(prepared)  # the batch's time, shared out
+        elapsed = time.perf_counter() - started
+        self.progress.batch_stage(stage.name, len(prepared), elapsed, cached)
+        seconds = elapsed / len(prepared)  # the batch's time, shared out
         for t, _, _, options_hash in prepared:
             if t.episode.episode_id in failed:
                 fail(t.episode, stage.name, failed[t.episode.episode_id])

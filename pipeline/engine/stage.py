@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, ClassVar, Literal
 
 from pipeline.config import IngestOptions, ShowProfile
+from pipeline.engine.progress import Progress
 from pipeline.lib.audio import AudioReader, AudioWindows, DecodedAudio, decode, probe
 from pipeline.records import Episode
 
@@ -53,8 +54,8 @@ class Job:
     profile: ShowProfile | None
     ingest: IngestOptions
     models: ModelStore
-    show_progress: bool
     context: Path | None = None  # the episode's notes file (<stem>.notes.txt), read by ingest
+    progress: Progress = field(default_factory=Progress)  # where a stage says how far it is
     _audio: DecodedAudio | None = field(default=None, repr=False)
 
     def audio(self) -> DecodedAudio:

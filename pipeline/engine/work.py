@@ -12,6 +12,7 @@ from pathlib import Path
 from pipeline import __version__
 from pipeline.config import IngestOptions, ShowProfile
 from pipeline.engine.cache import UNSET, StageCache, content_key, stage_key
+from pipeline.engine.progress import Progress
 from pipeline.engine.stage import FileStage, Job, ModelStore, Stage
 from pipeline.errors import PipelineError
 from pipeline.lib.memory import trim
@@ -57,10 +58,10 @@ class Task:
         return {name: self.keys.get(name, UNSET) for name in stage.requires}
 
 
-def make_job(task: Task, ingest: IngestOptions, models: ModelStore, show_progress: bool) -> Job:
+def make_job(task: Task, ingest: IngestOptions, models: ModelStore, progress: Progress) -> Job:
     """The context a stage gets for one task (for file stages in a worker, for batch stages in the driver)."""
     return Job(path=task.path, sha256=task.sha256, profile=task.profile, ingest=ingest, models=models,
-               show_progress=show_progress, context=task.context)  # fmt: skip
+               context=task.context, progress=progress)  # fmt: skip
 
 
 def prepare(stage: Stage, task: Task, job: Job) -> tuple[str, str]:
@@ -91,17 +92,17 @@ class FileWork:
     """
 
     def __init__(
-        self, stages: tuple[Stage, ...], cache: StageCache, ingest: IngestOptions, show_progress: bool,
+        self, stages: tuple[Stage, ...], cache: StageCache, ingest: IngestOptions, progress: Progress,
         models: ModelStore,
     ) -> None:  # fmt: skip
         self.stages = stages
         self.cache = cache
         self.ingest = ingest
-        self.show_progress = show_progress
+        self.progress = progress
         self.models = models
 
     def __call__(self, task: Task) -> Task:
-        job = make_job(task, self.ingest, self.models, self.show_progress)
+        job = make_job(task, self.ingest, self.models, self.progress)
         try:
             for stage in self.stages:
                 if task.episode.status != "ok":
@@ -117,6 +118,7 @@ class FileWork:
         assert isinstance(stage, FileStage)
         episode = task.episode
         started = time.perf_counter()
+        self.progress.start_stage(task.index, task.path.name, stage.name)
         try:
             key, options_hash = prepare(stage, task, job)
             cached = stage.cacheable and self.cache.load_into(stage, key, episode)
@@ -132,4 +134,6 @@ class FileWork:
             log.debug("%s failed in %s:\n%s", task.path, stage.name, traceback.format_exc())
             fail(episode, stage.name, e)
             return
-        finish(stage, task, key, options_hash, cached, time.perf_counter() - started)
+        seconds = time.perf_counter() - started
+        finish(stage, task, key, options_hash, cached, seconds)
+        self.progress.end_stage(task.index, task.path.name, stage.name, seconds, cached, episode.duration)

@@ -334,7 +334,9 @@ class EntityRecognizer:
         except PackageNotFoundError:
             return self.model_name
 
-    def __call__(self, texts: list[str], patterns: list[Pattern], max_sentence_chars: int) -> list[Mention]:
+    def __call__(self, texts: list[str], patterns: list[Pattern], max_sentence_chars: int,
+                 on_text: Callable[[int], None] | None = None) -> list[Mention]:  # fmt: skip
+        """on_text(texts done) as the model moves from one text to the next (a turn: the stage's progress)."""
         nlp = self.nlp
         ruler = nlp.get_pipe("entity_ruler")
         ruler.clear()
@@ -348,6 +350,8 @@ class EntityRecognizer:
         mentions = []
         docs = nlp.pipe((sentence for _, _, sentence in pieces), batch_size=self.batch_size)
         for (i, offset, _), doc in zip(pieces, docs):
+            if on_text is not None:
+                on_text(i)  # texts before i are done
             for ent in doc.ents:
                 source, canonical = ent.ent_id_.split("\t", 1) if ent.ent_id_ else ("ner", None)
                 mentions.append(Mention(i, offset + ent.start_char, offset + ent.end_char, ent.text, ent.label_,

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pipeline.config.options import EsAnalyzer
 from pipeline.errors import DiskFullError
 from pipeline.files import DISK_FULL, StagedFiles, remove_stale_temp_files
 from pipeline.search.index import read_turn_records
@@ -22,6 +23,30 @@ _FOLDED_KEYWORD = {"type": "keyword", "normalizer": "folded"}  # 富士通ＪＡ
 _JA_TEXT = {"type": "text", "analyzer": "ja_text"}
 
 
+def _analysis(analyzer: EsAnalyzer) -> dict[str, Any]:
+    """The ja_text analyzer (and the keywords' normalizer) for search.es_analyzer.
+
+    bigram: built-in components only, so the index can be created on any Elasticsearch or OpenSearch: the
+    standard tokenizer emits CJK characters one by one and cjk_bigram joins neighbours (the built-in `cjk`
+    analyzer without its English stop words). kuromoji: words, base forms, Japanese stop words; needs the
+    analysis-kuromoji plugin on every node.
+    """
+    folded = {"folded": {"type": "custom", "filter": ["cjk_width", "lowercase"]}}
+    if analyzer == "kuromoji":
+        return {
+            "tokenizer": {"ja_kuromoji": {"type": "kuromoji_tokenizer", "mode": "search"}},
+            "analyzer": {"ja_text": {"type": "custom", "tokenizer": "ja_kuromoji",
+                                     "filter": ["kuromoji_baseform", "kuromoji_part_of_speech", "cjk_width",
+                                                "ja_stop", "kuromoji_stemmer", "lowercase"]}},
+            "normalizer": folded,
+        }  # fmt: skip
+    return {
+        "analyzer": {"ja_text": {"type": "custom", "tokenizer": "standard",
+                                 "filter": ["cjk_width", "lowercase", "cjk_bigram"]}},
+        "normalizer": folded,
+    }  # fmt: skip
+
+
 @dataclass
 class ExportReport:
     bulk_path: Path
@@ -29,29 +54,27 @@ class ExportReport:
     documents: int
 
 
-def index_body() -> dict[str, Any]:
-    """Settings and mappings for `PUT /<index>`: Japanese text through kuromoji, filters as keywords."""
+def index_body(analyzer: EsAnalyzer) -> dict[str, Any]:
+    """Settings and mappings for `PUT /<index>`: Japanese text through `analyzer` (search.es_analyzer), filters
+    as keywords. Every field of a turn record is mapped and the mapping is strict: a document with a field the
+    mapping lacks is rejected, instead of the cluster guessing its type from the first value it sees."""
+    text: dict[str, Any] = dict(_JA_TEXT)
+    if analyzer == "kuromoji":  # words for relevance, bigrams for substring-like matches
+        text["fields"] = {"bigram": {"type": "text", "analyzer": "cjk"}}
+    notes = {
+        "bigram": "ja_text: standard tokenizer + cjk_width, lowercase, cjk_bigram, all built in: loads on any "
+        "cluster. search.es_analyzer=kuromoji analyses words instead (needs the analysis-kuromoji plugin).",
+        "kuromoji": "ja_text needs the analysis-kuromoji plugin (Elasticsearch and OpenSearch); text.bigram (the "
+        "built-in cjk analyzer) matches any two-character substring, as pipeline search. "
+        "search.es_analyzer=bigram needs no plugin.",
+    }
     return {
-        "settings": {
-            "analysis": {
-                "tokenizer": {"ja_kuromoji": {"type": "kuromoji_tokenizer", "mode": "search"}},
-                "analyzer": {
-                    "ja_text": {
-                        "type": "custom",
-                        "tokenizer": "ja_kuromoji",
-                        "filter": ["kuromoji_baseform", "kuromoji_part_of_speech", "cjk_width", "ja_stop",
-                                   "kuromoji_stemmer", "lowercase"],
-                    },  # fmt: skip
-                },
-                "normalizer": {"folded": {"type": "custom", "filter": ["cjk_width", "lowercase"]}},
-            },
-        },
+        "settings": {"analysis": _analysis(analyzer)},
         "mappings": {
+            "dynamic": "strict",
             "_meta": {
                 "source": "broadcast-pipeline turn records (schema/turn.schema.json)",
-                "analyzer": "ja_text needs the analysis-kuromoji plugin (Elasticsearch and OpenSearch). The "
-                "analysis-sudachi plugin works as well: use a sudachi_tokenizer and sudachi_* filters instead. "
-                "text.bigram (the built-in cjk analyzer) matches any two-character substring, as pipeline search.",
+                "analyzer": notes[analyzer],
             },
             "properties": {
                 "schema_version": _KEYWORD,
@@ -63,25 +86,28 @@ def index_body() -> dict[str, Any]:
                 "speaker_role": _KEYWORD,
                 "start": {"type": "float"},
                 "end": {"type": "float"},
-                "text": {**_JA_TEXT, "fields": {"bigram": {"type": "text", "analyzer": "cjk"}}},
+                "text": text,
                 "section": {**_JA_TEXT, "fields": {"raw": _KEYWORD}},
                 "show": _FOLDED_KEYWORD,
                 "station": _FOLDED_KEYWORD,
-                "air_date": {"type": "date", "format": "strict_date"},
+                "air_date": {"type": "date", "format": "strict_date"},  # yyyy-MM-dd
                 "source": _KEYWORD,
                 "entities": {
                     "type": "nested",  # name and type of one entity match together
+                    "dynamic": "strict",
                     "properties": {
                         "id": _KEYWORD, "name": _FOLDED_KEYWORD, "type": _KEYWORD, "text": _FOLDED_KEYWORD,
-                        "span": {"type": "integer"},
+                        "span": {"type": "integer"},  # [start, end): an array of integers
                     },
                 },  # fmt: skip
                 "figures": {
                     "type": "nested",  # value, unit and kind of one figure match together
+                    "dynamic": "strict",
                     "properties": {
                         "text": _KEYWORD, "start": {"type": "integer"}, "end": {"type": "integer"},
                         "kind": _KEYWORD, "value": {"type": "double"}, "value_max": {"type": "double"},
-                        "unit": _KEYWORD, "qualifier": _KEYWORD, "basis": _KEYWORD, "iso": _KEYWORD,
+                        "unit": _KEYWORD, "qualifier": _KEYWORD, "basis": _KEYWORD,
+                        "iso": _KEYWORD,  # 2023-06-17, 2024-09/2024-11, 06:00/09:00, P3M: not one date format
                         "counted": _KEYWORD,
                     },
                 },  # fmt: skip
@@ -97,15 +123,18 @@ def bulk_lines(records: list[dict[str, Any]], index_name: str) -> Iterator[dict[
         yield record
 
 
-def export_elasticsearch(output_dir: Path, out_dir: Path, index_name: str) -> ExportReport:
-    """OUT/<index>.bulk.ndjson and OUT/<index>.mapping.json from OUTPUT/turns.jsonl."""
+def export_elasticsearch(
+    output_dir: Path, out_dir: Path, index_name: str, analyzer: EsAnalyzer
+) -> ExportReport:
+    """OUT/<index>.bulk.ndjson and OUT/<index>.mapping.json from OUTPUT/turns.jsonl; `analyzer` is
+    search.es_analyzer (the CLI passes it; without it, the mapping that loads on any cluster)."""
     records = read_turn_records(output_dir)
     report = ExportReport(out_dir / f"{index_name}.bulk.ndjson", out_dir / f"{index_name}.mapping.json", len(records))
     remove_stale_temp_files(out_dir)  # of killed exports (only temps whose writer is gone)
     try:
         with StagedFiles() as staged:
             staged.write_jsonl(report.bulk_path, bulk_lines(records, index_name))
-            staged.write_json(report.mapping_path, index_body())
+            staged.write_json(report.mapping_path, index_body(analyzer))
             staged.commit()
     except OSError as e:
         if e.errno in DISK_FULL:

@@ -14,7 +14,10 @@ instead of failing on the lock; two index runs take turns (each waits up to BUSY
 
 Tables: `episodes` (content hash of each episode's turn records, for incremental indexing), `turns` (the
 structured fields and the record as JSON), `turn_entities` and `turn_figures` (side tables for exact filters),
-`turns_fts` (the segmented text; its rowid is the turn's).
+`turns_fts` (the segmented text; its rowid is the turn's), and `turns_text` for people writing SQL: the turn
+text as written, under FTS5's trigram tokenizer, so that `turns_text MATCH '値上げ'` finds terms of three or more
+characters and snippet()/highlight() show the text itself, which turns_fts's bigram tokens cannot. It needs
+SQLite 3.34+; with an older SQLite the index is built without it (pipeline search does not read it).
 """
 
 from __future__ import annotations
@@ -30,16 +33,20 @@ from typing import Any
 
 from pipeline.config import SearchOptions
 from pipeline.config.options import MAX_SEARCH_LIMIT
-from pipeline.engine.output import TURNS_FILE, mismatch
+from pipeline.engine.output import TURNS_FILE, read_records
 from pipeline.errors import PipelineError
 from pipeline.records import TurnRecord, from_dict, stable_hash, to_dict
 from pipeline.text.normalise import fold
 
 # Bump when segment() or the tables change: an index of another format has to be rebuilt, or upgraded in place
 # by the next index run (UPGRADABLE, see _upgrade).
-# 2: format characters (ZWJ, ...) dropped from the indexed text and keys.
-INDEX_FORMAT = "2"
-UPGRADABLE = ("1",)
+# 2: format characters (ZWJ, ...) dropped from the indexed text and keys. 3: turns_text (trigram) added.
+INDEX_FORMAT = "3"
+UPGRADABLE = ("1", "2")
+
+# FTS5's trigram tokenizer, which turns_text uses, came with SQLite 3.34.
+TRIGRAM_SQLITE = (3, 34, 0)
+TEXT_TABLE = "CREATE VIRTUAL TABLE turns_text USING fts5 (text, tokenize = 'trigram')"
 
 # How long a connection waits for another one's lock (a second index run) before it gives up.
 BUSY_TIMEOUT_S = 30.0
@@ -217,19 +224,7 @@ def read_turn_records(output_dir: Path) -> list[dict[str, Any]]:
     """The turn records of a run, each checked against the turn schema: a bad line is named by file and line.
     A turns.jsonl that is not from the run that wrote the folder's episodes.jsonl is refused (a run killed between
     their renames: the run's new episodes would be missed silently)."""
-    path = output_dir / TURNS_FILE
-    if not path.is_file():
-        raise SearchError(f"no {TURNS_FILE} in {output_dir}: run `pipeline run ... -o {output_dir}` first")
-    if problem := mismatch(output_dir):
-        raise SearchError(problem)
-    records = []
-    with path.open(encoding="utf-8") as f:
-        for number, line in enumerate(f, 1):
-            try:
-                records.append(to_dict(from_dict(TurnRecord, json.loads(line))))
-            except ValueError as e:  # json.JSONDecodeError is a ValueError too
-                raise SearchError(f"{path}, line {number}: not a turn record: {e}") from None
-    return records
+    return [to_dict(r) for r in read_records(output_dir, TURNS_FILE, TurnRecord, "a turn record", SearchError)]
 
 
 def build_index(output_dir: Path, db_path: Path) -> IndexReport:
@@ -251,6 +246,7 @@ def build_index(output_dir: Path, db_path: Path) -> IndexReport:
         conn.execute("PRAGMA journal_mode = WAL")  # searches meanwhile read the index as it was
         conn.execute("BEGIN IMMEDIATE")
         _check_or_create_schema(conn, db_path)
+        with_text = _text_table(conn, db_path)
         stored = dict(conn.execute("SELECT episode_id, content_hash FROM episodes"))
         added = updated = unchanged = turns_written = 0
         for episode_id, turns in episodes.items():
@@ -259,11 +255,11 @@ def build_index(output_dir: Path, db_path: Path) -> IndexReport:
                 unchanged += 1
                 continue
             if episode_id in stored:
-                _delete_episode(conn, episode_id)
+                _delete_episode(conn, episode_id, with_text)
                 updated += 1
             else:
                 added += 1
-            _insert_episode(conn, episode_id, content_hash, turns)
+            _insert_episode(conn, episode_id, content_hash, turns, with_text)
             turns_written += len(turns)
         (episodes_total,) = conn.execute("SELECT count(*) FROM episodes").fetchone()
         (turns_total,) = conn.execute("SELECT count(*) FROM turns").fetchone()
@@ -315,31 +311,55 @@ def _check_or_create_schema(conn: sqlite3.Connection, db_path: Path) -> None:
         for statement in filter(str.strip, _SCHEMA.split(";")):
             conn.execute(statement)
     elif found != INDEX_FORMAT:
-        _upgrade(conn)
+        _upgrade(conn, found)
     conn.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('format', ?)", (INDEX_FORMAT,))
 
 
-def _upgrade(conn: sqlite3.Connection) -> None:
-    """Format 1 to 2 in place, inside the index run's transaction: the tables are the same, only the segmented
-    text and the folded entity keys lose their format characters."""
+def _upgrade(conn: sqlite3.Connection, found: str) -> None:
+    """An earlier format to this one in place, inside the index run's transaction. 1 to 2: the segmented text and
+    the folded entity keys lose their format characters. 2 to 3: turns_text, which _text_table adds and fills."""
+    if found == "1":
+        _drop_format_characters(conn)
+    conn.execute("UPDATE meta SET value = ? WHERE key = 'format'", (INDEX_FORMAT,))
+
+
+def _drop_format_characters(conn: sqlite3.Connection) -> None:
+    """Format 1 kept format characters (ZWJ, ...) in the segmented text and the entity keys."""
     texts = conn.execute("SELECT rowid, text FROM turns").fetchall()
     conn.execute("DELETE FROM turns_fts")
     conn.executemany("INSERT INTO turns_fts (rowid, tokens) VALUES (?, ?)", [(i, segment(t)) for i, t in texts])
     keys = conn.execute("SELECT rowid, name, surface FROM turn_entities").fetchall()
     conn.executemany("UPDATE turn_entities SET name_key = ?, surface_key = ? WHERE rowid = ?",
                      [(search_fold(name), search_fold(surface), i) for i, name, surface in keys])  # fmt: skip
-    conn.execute("UPDATE meta SET value = ? WHERE key = 'format'", (INDEX_FORMAT,))
 
 
-def _delete_episode(conn: sqlite3.Connection, episode_id: str) -> None:
+def _text_table(conn: sqlite3.Connection, db_path: Path) -> bool:
+    """Whether the index keeps turns_text. It is created and filled from `turns` when this SQLite has the trigram
+    tokenizer and the index lacks the table (a new index, an upgraded one, or one built with an older SQLite)."""
+    exists = conn.execute("SELECT 1 FROM sqlite_schema WHERE name = 'turns_text'").fetchone() is not None
+    if sqlite3.sqlite_version_info < TRIGRAM_SQLITE:
+        if exists:  # its rows could not be written
+            raise SearchError(f"{db_path} has a trigram table, which this Python's SQLite {sqlite3.sqlite_version} "
+                              "cannot write (3.34 or later can): index it with a newer Python")  # fmt: skip
+        return False
+    if not exists:
+        conn.execute(TEXT_TABLE)
+        conn.execute("INSERT INTO turns_text (rowid, text) SELECT rowid, text FROM turns")
+    return True
+
+
+def _delete_episode(conn: sqlite3.Connection, episode_id: str, with_text: bool) -> None:
     rows = "SELECT rowid FROM turns WHERE episode_id = ?"
-    for table, key in (("turns_fts", "rowid"), ("turn_entities", "turn_rowid"), ("turn_figures", "turn_rowid")):
+    tables = [("turns_fts", "rowid"), ("turn_entities", "turn_rowid"), ("turn_figures", "turn_rowid")]
+    for table, key in tables + ([("turns_text", "rowid")] if with_text else []):
         conn.execute(f"DELETE FROM {table} WHERE {key} IN ({rows})", (episode_id,))
     conn.execute("DELETE FROM turns WHERE episode_id = ?", (episode_id,))
     conn.execute("DELETE FROM episodes WHERE episode_id = ?", (episode_id,))
 
 
-def _insert_episode(conn: sqlite3.Connection, episode_id: str, content_hash: str, records: list[dict]) -> None:
+def _insert_episode(
+    conn: sqlite3.Connection, episode_id: str, content_hash: str, records: list[dict], with_text: bool
+) -> None:
     first = records[0]
     conn.execute(
         "INSERT INTO episodes (episode_id, content_hash, show, station, air_date, source, turn_count) "
@@ -355,6 +375,8 @@ def _insert_episode(conn: sqlite3.Connection, episode_id: str, content_hash: str
              json.dumps(r, ensure_ascii=False)),
         ).lastrowid  # fmt: skip
         conn.execute("INSERT INTO turns_fts (rowid, tokens) VALUES (?, ?)", (rowid, segment(r["text"])))
+        if with_text:
+            conn.execute("INSERT INTO turns_text (rowid, text) VALUES (?, ?)", (rowid, r["text"]))
         conn.executemany(
             "INSERT INTO turn_entities (turn_rowid, entity_id, name, type, surface, name_key, surface_key, start, "
             "stop) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",

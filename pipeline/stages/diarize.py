@@ -48,7 +48,9 @@ class DiarizeStage(FileStage):
         profile = job.profile
         started = time.perf_counter()
         # a long recording is analysed window by window, then all its speech is clustered together
-        parts = [diarizer.analyse(samples, job.ingest.sample_rate, offset) for offset, samples in windows]
+        job.progress.measure(windows.declared, "s")  # audio seconds whose windows are embedded
+        parts = [diarizer.analyse(samples, job.ingest.sample_rate, offset, on_embedded=job.progress.advance)
+                 for offset, samples in windows]  # fmt: skip
         result = diarizer.assign(
             parts, windows.duration or 0.0,
             min_speakers=profile.min_speakers if profile and profile.min_speakers else None,

@@ -4,6 +4,7 @@ turn and time."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 from pipeline.config import EntitiesOptions, GazetteerEntry, ShowProfile, SpeakersOptions, load_gazetteer, resolve_path
@@ -100,8 +101,9 @@ class EntitiesStage(FileStage):
         return {"entities": self.options, "speakers": self.speakers, "gazetteer": self.gazetteer,
                 "profile": profile_entries(job.profile), "name_lists": [list_digest(resolve_path(p)) for p in self.options.name_lists]}  # fmt: skip
 
-    def mentions(self, job: Job, texts: list[str], patterns: list[Pattern]) -> list[Mention]:
-        raw = self.recognizer(job)(texts, patterns, self.options.max_sentence_chars)
+    def mentions(self, job: Job, texts: list[str], patterns: list[Pattern],
+                 on_text: Callable[[int], None] | None = None) -> list[Mention]:  # fmt: skip
+        raw = self.recognizer(job)(texts, patterns, self.options.max_sentence_chars, on_text)
         return repair(
             texts, raw, patterns, drop_labels=set(self.options.drop_labels),
             coarse_types=self.options.coarse_types, org_suffixes=self.options.org_suffixes,
@@ -155,7 +157,9 @@ class EntitiesStage(FileStage):
         if episode.context:  # the notes' own entities, found in their clean text, are looked for as written
             given += self.noted_names(job, episode.context.text, patterns_for(given, names))
         patterns: list[Pattern] = patterns_for(given, names)
-        mentions = self.mentions(job, texts, patterns)
+        job.progress.measure(len(texts), "turns")
+        mentions = self.mentions(job, texts, patterns, job.progress.advance)
+        job.progress.advance(len(texts))
         listed = listed_mentions(texts, self.listed_names(job), mentions)
         covered = [m for m in mentions if any(m.text_index == n.text_index and n.start <= m.start and m.end <= n.end
                                               for n in listed)]  # fmt: skip

@@ -144,22 +144,22 @@ class TranscribeStage(FileStage):
         recoveries: list[Recovery] = []
         dropped: list[str] = []
         speech, info = 0.0, None
-        with self._progress(job, windows.declared) as bar:
-            for offset, samples in windows:
-                segments_iter, info = model.transcribe(samples, **kwargs)
-                if detected and kwargs["language"] is None and info.language_probability > 0:
-                    kwargs["language"] = info.language  # later windows of a long file keep the first one's language
-                for s in segments_iter:
-                    bar.update(round(offset + s.end, 1) - bar.n)
-                    if self.non_speech(s):
-                        dropped.append(s.text.strip())
-                        continue
-                    found = [self._segment(len(segments), s, offset)]
-                    if reason := self._doubtful(s):
-                        piece = samples[int(s.start * job.ingest.sample_rate) : int(s.end * job.ingest.sample_rate)]
-                        found = self._redecode(whisper, piece, s, offset, kwargs, found, reason, recoveries)
-                    segments.extend(found)
-                speech += info.duration_after_vad if self.options.vad_filter else info.duration
+        job.progress.measure(windows.declared, "s")  # the declared duration: long files are read as decoded
+        for offset, samples in windows:
+            segments_iter, info = model.transcribe(samples, **kwargs)
+            if detected and kwargs["language"] is None and info.language_probability > 0:
+                kwargs["language"] = info.language  # later windows of a long file keep the first one's language
+            for s in segments_iter:
+                job.progress.advance(offset + s.end)
+                if self.non_speech(s):
+                    dropped.append(s.text.strip())
+                    continue
+                found = [self._segment(len(segments), s, offset)]
+                if reason := self._doubtful(s):
+                    piece = samples[int(s.start * job.ingest.sample_rate) : int(s.end * job.ingest.sample_rate)]
+                    found = self._redecode(whisper, piece, s, offset, kwargs, found, reason, recoveries)
+                segments.extend(found)
+            speech += info.duration_after_vad if self.options.vad_filter else info.duration
         seconds = time.perf_counter() - started
         episode.notes.extend(windows.notes)
         episode.duration = round(windows.duration or 0.0, 3)
@@ -248,10 +248,3 @@ class TranscribeStage(FileStage):
             speaker=None, line=None, words=words,
         )  # fmt: skip
 
-    @staticmethod
-    def _progress(job: Job, total: float | None):
-        """A progress bar in audio seconds (the declared duration: long files are read as they are decoded)."""
-        from tqdm import tqdm
-
-        return tqdm(total=round(total or 0, 1) or None, unit="s", desc=job.path.name, leave=False,
-                    disable=not job.show_progress)  # fmt: skip

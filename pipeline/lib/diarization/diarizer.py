@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import importlib.util
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -550,8 +550,10 @@ class Diarizer:
                 yield piece - piece.mean(axis=0, keepdims=True)
             i = j
 
-    def _embed(self, audio: np.ndarray, windows: list[tuple[float, float]]) -> np.ndarray:
-        """Unit-length CAM++ embeddings of the windows, in batches (memory stays flat on long recordings)."""
+    def _embed(self, audio: np.ndarray, windows: list[tuple[float, float]],
+               on_embedded: Callable[[float], None] | None = None) -> np.ndarray:  # fmt: skip
+        """Unit-length CAM++ embeddings of the windows, in batches (memory stays flat on long recordings);
+        on_embedded(end of the last window embedded, in seconds) after each batch."""
         import torch
 
         out = np.zeros((len(windows), EMBEDDING_DIM), np.float32)
@@ -568,6 +570,8 @@ class Diarizer:
                 for group in by_length.values():
                     batch = torch.from_numpy(np.stack([f for _, f in group]))
                     out[[index for index, _ in group]] = model(batch).numpy()
+            if on_embedded is not None and pending:
+                on_embedded(windows[max(index for index, _ in pending)][1])
             pending.clear()
 
         for index, feats in enumerate(self._features(audio, windows)):
@@ -611,16 +615,18 @@ class Diarizer:
 
     def analyse(
         self, samples: np.ndarray, sample_rate: int, offset: float = 0.0,
-        speech: list[tuple[float, float]] | None = None,
+        speech: list[tuple[float, float]] | None = None, on_embedded: Callable[[float], None] | None = None,
     ) -> Analysis:  # fmt: skip
         """Speech regions, embedding windows and their embeddings of one stretch of audio, in seconds from
         `offset`. A long recording is analysed window by window (its audio never whole in memory) and the
-        parts are assigned to speakers together."""
+        parts are assigned to speakers together. on_embedded: how far (seconds from the recording's start) the
+        embedding has got, after each batch of windows."""
         o = self.options
         audio = _as_mono_16k(samples, sample_rate)
         regions = speech_regions(audio, SAMPLE_RATE, o) if speech is None else speech
         windows = plan_windows(regions, o.window_s, o.hop_s, o.min_window_s)
-        embeddings = self._embed(audio, windows) if windows else np.zeros((0, EMBEDDING_DIM), np.float32)
+        report = (lambda seconds: on_embedded(offset + seconds)) if on_embedded is not None else None
+        embeddings = self._embed(audio, windows, report) if windows else np.zeros((0, EMBEDDING_DIM), np.float32)
         if offset:
             regions = [(round(a + offset, 3), round(b + offset, 3)) for a, b in regions]
             windows = [(a + offset, b + offset) for a, b in windows]
