@@ -8,7 +8,7 @@ OUTPUT ?= outputs
 ARGS   ?=
 
 .DELETE_ON_ERROR:
-.PHONY: all run test test-fast bench bench-accuracy bench-speakers schema models sample-audio bench-audio lock clean distclean
+.PHONY: all run test test-fast bench bench-ray bench-accuracy bench-speakers schema models sample-audio bench-audio lock clean distclean
 
 all: run
 
@@ -19,6 +19,12 @@ $(BIN)/.installed: pyproject.toml requirements.lock
 	$(BIN)/python -m pip install --quiet -c requirements.lock -e '.[test]'
 	touch $@
 
+# Ray, the optional executor (`pipeline run --executor ray`): `make all` does without it, `make test` tests it.
+# Rebuilt with the environment, so a change of pins reaches it too.
+$(BIN)/.installed-ray: $(BIN)/.installed
+	$(BIN)/python -m pip install --quiet -c requirements.lock -e '.[test,ray]'
+	touch $@
+
 models: $(BIN)/.installed
 	$(BIN)/pipeline models prepare
 
@@ -27,7 +33,7 @@ run: models
 	$(BIN)/pipeline index $(OUTPUT)
 	$(BIN)/pipeline report $(OUTPUT)
 
-test: $(BIN)/.installed
+test: $(BIN)/.installed-ray
 	$(BIN)/python -m pytest -q
 
 # The fast subset: no real model (fake stages for the engine); under 30 s.
@@ -43,6 +49,11 @@ bench: $(BIN)/.installed
 	$(BIN)/python bench/pipeline_bench.py --pairs 3 --long 10
 	$(BIN)/python bench/hostile_bench.py
 	$(BIN)/python bench/long_bench.py --hours 1 6
+
+# Files per hour: the local executor against Ray with 1 and 2 worker processes, model loads included (about 10
+# minutes on 2 cores; run it alone on the machine). Figures go to bench/RESULTS.md, "Scale-out on Ray".
+bench-ray: $(BIN)/.installed-ray
+	$(BIN)/python bench/ray_bench.py
 
 # Audio accuracy on the generated shows of bench/accuracy/ (about 15 minutes): CER against plain faster-whisper,
 # entity recall, figures, speech coverage, DER, corrections and recoveries, with and without the episode notes.
@@ -71,7 +82,7 @@ bench-audio: $(BIN)/.installed
 # Re-resolve the full pin set after editing pyproject.toml.
 lock:
 	rm -rf /tmp/lock-venv && $(PYTHON) -m venv /tmp/lock-venv
-	/tmp/lock-venv/bin/pip install --quiet '.[test]'
+	/tmp/lock-venv/bin/pip install --quiet '.[test,ray]'
 	# torch's local "+cpu" label is dropped: the pin must also resolve where only PyPI's torch 2.13.0 exists
 	/tmp/lock-venv/bin/pip freeze --exclude broadcast-pipeline | sed 's/^torch==2.13.0+cpu$$/torch==2.13.0/' > requirements.lock
 

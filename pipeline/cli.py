@@ -120,6 +120,7 @@ RUN_EXAMPLES = """Examples:
   pipeline run shows/2024-03-13/ -o out/ --set transcribe.model=large-v3
   pipeline run talk.mp3 --config myshow.yaml --set diarize.max_speakers=3
   pipeline run shows/ -o out/ --formats srt,vtt --shard 0/4  # machine 1 of 4
+  pipeline run /shared/shows/ -o out/ --executor ray --address 10.0.0.1:6379  # on a Ray cluster
 """
 
 
@@ -137,10 +138,16 @@ RUN_EXAMPLES = """Examples:
     help="Files per episode under OUTPUT/formats/: a comma list of txt, srt, vtt, tsv, rttm ('' for none; "
          "default: output.formats, all of them).",
 )  # fmt: skip
+@click.option("--executor", type=click.Choice(["local", "ray"]), default=None,
+              help="Where the per-file stages run (default: runner.executor): local = in this process; ray = on "
+                   "Ray worker processes, here or on a cluster (pip install '.[ray]').")  # fmt: skip
+@click.option("--address", metavar="HOST:PORT", default=None,
+              help="With --executor ray: join the Ray cluster whose head runs there (`ray start --head`); default "
+                   "runner.ray.address, none = start a local Ray instance.")  # fmt: skip
 @config_options("transcribe.beam_size=1")
 def run(
     inputs: tuple[Path, ...], output_dir: Path, shard_text: str | None, progress: bool | None,
-    formats: list[str] | None, config: Config,
+    formats: list[str] | None, executor: str | None, address: str | None, config: Config,
 ) -> None:  # fmt: skip
     """Process audio and transcript files (or folders of them) into OUTPUT/episodes.jsonl.
 
@@ -152,12 +159,17 @@ def run(
 
     from pipeline.engine.inputs import discover, shard
     from pipeline.engine.progress import LogProgress, TerminalProgress, slowest, stage_table
-    from pipeline.engine.runner import Runner
     from pipeline.engine.work import Task
-    from pipeline.plan import default_plan
+    from pipeline.plan import make_runner
 
     if formats is not None:  # --formats overrides output.formats, after --config and --set
         config = Config.model_validate({**to_dict(config), "output": {**to_dict(config.output), "formats": formats}})
+    if executor is not None:  # like --formats: after --config and --set
+        config = config.with_values({"runner.executor": executor})
+    if address is not None:
+        if config.runner.executor != "ray":
+            raise click.UsageError("--address joins a Ray cluster: use it with --executor ray")
+        config = config.with_values({"runner.ray.address": address})
     files, skipped = discover(list(inputs), config.input)
     for skip in skipped:
         click.echo(printable(f"skip  {skip.path}: {skip.reason}"), err=True)
@@ -168,7 +180,7 @@ def run(
     bars = sys.stderr.isatty() if progress is None else progress
     watcher = TerminalProgress(sys.stderr) if bars else LogProgress(sys.stderr)
     try:
-        runner = Runner(config, output_dir, default_plan(config), progress=watcher)
+        runner = make_runner(config, output_dir, watcher)
     except ConfigError as e:  # a bad show profile or gazetteer: a configuration problem, exit 2
         raise click.UsageError(str(e)) from e
     except PipelineError as e:

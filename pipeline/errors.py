@@ -23,3 +23,7 @@ class OutputBusyError(PipelineError):
 
 class DiskFullError(PipelineError):
     """A write failed because the disk (or quota) is full; what was there before is kept."""
+
+
+class WorkerLostError(PipelineError):
+    """The worker process running one file died (killed, out of memory, its node lost) more times than allowed."""

@@ -6,13 +6,14 @@ from __future__ import annotations
 from pathlib import Path
 
 from pipeline.config import Config, resolve_path
+from pipeline.engine.executor import make_executor
 from pipeline.engine.inputs import discover
 from pipeline.engine.plan import Plan
 from pipeline.engine.progress import Progress
 from pipeline.engine.runner import OnFile, Runner
 from pipeline.records import Episode
 from pipeline.stages.correct import CorrectStage
-from pipeline.stages.dedup import DedupStage
+from pipeline.stages.dedup import DedupStage, archive_file
 from pipeline.stages.diarize import DiarizeStage
 from pipeline.stages.entities import EntitiesStage
 from pipeline.stages.figures import FiguresStage
@@ -24,22 +25,29 @@ from pipeline.stages.summary import SummaryStage
 from pipeline.stages.transcribe import TranscribeStage
 
 
-def default_plan(config: Config) -> Plan:
+def default_plan(config: Config, output_dir: Path | None = None) -> Plan:
     """ingest, transcribe, diarize, recover (per file) | correct, dedup (batch) | speakers (per file) | names
-    (batch) | entities, figures (per file) | summary (batch)."""
+    (batch) | entities, figures (per file) | summary (batch). `output_dir` is where a relative dedup.archive lies;
+    without it (a plan to describe, a worker's file stages) dedup compares within the batch only."""
     return Plan([
         IngestStage(config.input, config.ingest),
         TranscribeStage(config.transcribe, resolve_path(config.models.cache_dir)),
         DiarizeStage(config.diarize, resolve_path(config.input.shows_dir)),
         RecoverStage(config.recover, config.transcribe, resolve_path(config.models.cache_dir)),
         CorrectStage(config.correct, config.entities.gazetteers, config.entities.name_lists),
-        DedupStage(config.dedup),
+        DedupStage(config.dedup, archive_file(config.dedup, output_dir)),
         SpeakersStage(config.speakers),
         NamesStage(config.speakers, config.diarize, config.dedup.credit_keys),
         EntitiesStage(config.entities, config.speakers),
         FiguresStage(config.figures),
         SummaryStage(config.summary),
     ])  # fmt: skip
+
+
+def make_runner(config: Config, output_dir: Path, progress: Progress | None = None) -> Runner:
+    """The runner of `pipeline run`: the default plan, on the executor `runner.executor` names (a Ray worker
+    builds the same plan from its own configuration)."""
+    return Runner(config, output_dir, default_plan(config, output_dir), make_executor(config, default_plan), progress)
 
 
 def run_pipeline(
@@ -49,4 +57,4 @@ def run_pipeline(
     """The library call behind `pipeline run` without sharding: files and folders in, records out (written to
     output_dir as episodes.jsonl and turns.jsonl), in input order."""
     files, _ = discover(inputs, config.input)
-    return Runner(config, output_dir, default_plan(config), progress=progress).run(files, on_file)
+    return make_runner(config, output_dir, progress).run(files, on_file)

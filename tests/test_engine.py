@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from pipeline.config import load_config
+from pipeline.engine.executor import Executor
 from pipeline.engine.inputs import discover, shard
 from pipeline.engine.output import EPISODES_FILE, TURNS_FILE
 from pipeline.engine.plan import Plan, PlanError
@@ -207,7 +208,7 @@ def test_an_episode_a_batch_stage_reports_fails_alone(tmp_path):
     assert [s.text for s in episodes[0].segments] == ["3"]
 
 
-class Backwards:
+class Backwards(Executor):
     """An executor that finishes files in reverse order (as a cluster may)."""
 
     name = "backwards"

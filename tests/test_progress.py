@@ -9,7 +9,7 @@ from click.testing import CliRunner
 
 from pipeline.cli import cli
 from pipeline.config import load_config
-from pipeline.engine.progress import LogProgress, TerminalProgress
+from pipeline.engine.progress import LogProgress, Tally, TerminalProgress
 from pipeline.engine.runner import Runner
 from pipeline.engine.inputs import Input
 from pipeline.plan import default_plan
@@ -59,8 +59,35 @@ def test_the_batch_bar_counts_audio_seconds_and_a_transcript_weighs_little(tmp_p
     bars.measure(30.0, "s")
     bars.advance(12.5)
     assert (bars.stage.n, bars.stage.total, bars.stage.unit) == (12.5, 30.0, "s")
-    bars.end_file(0)
-    bars.end_file(0)  # a later phase of the same file does not count it again
+    bars.end_file(0, True, 30.0)
+    bars.end_file(0, True, 30.0)  # a later phase of the same file does not count it again
     assert bars.batch.n == 30.0 and bars.batch.total == 35.0
     bars.close()
     assert "long.wav: transcribe" in stream.getvalue() and "30/35 s of audio" in stream.getvalue()
+    assert "1/2 files done, 0 failed, 0 running; 0.01 h of audio" in stream.getvalue()  # the file counts
+
+
+def test_files_are_counted_done_failed_and_running_with_the_audio_hours_and_the_time_left():
+    tally = Tally([3600.0, 1800.0, 5.0], started=100.0)  # two audio files and a transcript
+    tally.start(0)
+    tally.start(1)
+    assert tally.line(now=100.0) == "0/3 files done, 0 failed, 2 running; 0.00 h of audio; ETA unknown"
+    assert tally.end(0, True, 3600.0)
+    # 3,600 of 5,405 weighted seconds in an hour: 1,805 s to go at that rate
+    assert tally.line(now=3700.0) == "1/3 files done, 0 failed, 1 running; 1.00 h of audio; ETA 0:30:05"
+    assert tally.end(1, False, None)
+    assert not tally.end(0, True, 3600.0)  # a later phase of a file already counted changes nothing
+    assert tally.end(0, False, 3600.0)  # but a later failure does
+    assert tally.counts() == "0/3 files done, 2 failed, 0 running; 1.00 h of audio"
+
+
+def test_without_a_terminal_each_file_done_is_a_line_with_the_batch_counts():
+    stream = io.StringIO()
+    log = LogProgress(stream)
+    log.start_batch([60.0, 5.0])
+    log.start_file(0, "show.mp3")
+    log.end_file(0, True, 60.0)
+    log.end_file(0, True, 60.0)  # its next phase: no second line
+    (line,) = stream.getvalue().splitlines()
+    assert re.match(rf"{STAMP} file +show\.mp3: ok; 1/2 files done, 0 failed, 0 running; 0\.02 h of audio; ETA "
+                    r"\d+:\d\d:\d\d$", line)  # fmt: skip

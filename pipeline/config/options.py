@@ -245,6 +245,8 @@ class DedupOptions(Record):
     cross_num_perm: int = doc("MinHash permutations", ge=32, le=1024)
     cross_threshold: float = doc("Jaccard similarity of two windows to count as the same", gt=0, le=0.9)
     cross_min_passage_chars: int = doc("shortest repeated passage removed across episodes", ge=1)
+    archive: NonEmpty | None = doc("SQLite file keeping the cross-episode fingerprints of earlier runs, so that their "
+                                   "episodes are matched too (relative: in the output folder); null = the batch only")  # fmt: skip
 
     @model_validator(mode="after")
     def _windows(self) -> DedupOptions:
@@ -402,9 +404,38 @@ class ReportOptions(Record):
                              ge=0)  # fmt: skip
 
 
+def _option_key(text: str) -> str:
+    if not re.fullmatch(r"[a-z_]+\.[a-z_]+", text):
+        raise ValueError("must be a section.key option name (transcribe.cpu_threads)")
+    return text
+
+
+OptionKey = Annotated[str, AfterValidator(_option_key)]
+
+
+class RayOptions(Record):
+    """The Ray executor (runner.executor: ray; pipeline/engine/ray_executor.py)."""
+
+    address: NonEmpty | None = doc("null = start a local Ray instance; host:port = join the cluster whose head "
+                                   "runs there (`ray start --head`); auto = the cluster this machine belongs to")  # fmt: skip
+    local_cpus: int | None = doc("CPUs a local instance (address null) offers; null = every CPU of this machine",
+                                 ge=1)  # fmt: skip
+    workers: int | None = doc("worker processes, each loading every model once; null = as many as the cluster's "
+                              "CPUs hold (CPUs / cpus_per_worker), at most one per file", ge=1)  # fmt: skip
+    cpus_per_worker: float = doc("CPUs each worker declares; its thread pools are sized to them", gt=0)
+    gpus_per_worker: float = doc("GPUs each worker declares (0 = none)", ge=0)
+    memory_per_worker_gb: float = doc("memory each worker declares, so Ray places no more workers on a node than "
+                                      "its memory holds (0 = not declared)", ge=0)  # fmt: skip
+    max_retries: int = doc("times a file is given to a new worker after its worker died (killed, out of memory) "
+                           "before the file gets an error record", ge=0)  # fmt: skip
+    thread_options: list[OptionKey] = doc("options set, in each worker, to the CPUs the worker was given")
+
+
 class RunnerOptions(Record):
     cache_dir: NonEmpty | None = doc("stage cache folder; null = <output>/.cache")
-    executor: Literal["local"] = doc("where per-file stages run: local = in this process, one file at a time")
+    executor: Literal["local", "ray"] = doc("where per-file stages run: local = in this process, one file at a "
+                                            "time; ray = on Ray worker processes (runner.ray)")  # fmt: skip
+    ray: RayOptions
     progress_text_weight_s: float = doc("a transcript's weight in the batch progress bar, in audio seconds", ge=0)
     slowest_files: int = doc("files listed as the slowest at the end of a run", ge=0)
 
@@ -433,7 +464,33 @@ class Config(Record):
         return stable_hash(getattr(self, name))
 
     def hash(self) -> str:
-        return stable_hash(self)
+        """Of the options that decide the records: every section but `runner` (where and how a run goes), so
+        the same input gives the same records whichever executor or cache folder made them."""
+        return stable_hash(self.model_dump(mode="json", exclude={"runner"}))
+
+    def with_values(self, values: dict[str, Any]) -> Config:
+        """This configuration with some options replaced ({'transcribe.cpu_threads': 1}), checked again."""
+        data = self.model_dump(mode="json")
+        for dotted, value in values.items():
+            *path, key = dotted.split(".")
+            node = data
+            for part in path:
+                node = node.get(part) if isinstance(node, dict) else None
+            if not isinstance(node, dict) or key not in node:
+                raise ConfigError(f"{dotted}: no such option")
+            node[key] = value
+        try:
+            return from_dict(Config, data)
+        except ValueError as e:
+            raise ConfigError(f"invalid configuration: {e}") from e
+
+    @model_validator(mode="after")
+    def _thread_options_exist(self) -> Config:
+        for dotted in self.runner.ray.thread_options:
+            section, key = dotted.split(".", 1)
+            if section not in Config.model_fields or key not in type(getattr(self, section)).model_fields:
+                raise ValueError(f"runner.ray.thread_options: {dotted} is not an option")
+        return self
 
 
 def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:

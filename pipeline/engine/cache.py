@@ -25,27 +25,35 @@ from pipeline.records import SCHEMA_VERSION, Episode, field_from_data, stable_ha
 log = logging.getLogger(__name__)
 
 UNSET = "-"  # content key of a field no stage has set for this episode
+# Options that decide how fast a stage runs, never what it produces (a Ray worker sets them to its CPUs): left out
+# of keys, so runs with other thread counts share the cache and give records with the same hashes.
+SPEED_ONLY = frozenset({"cpu_threads"})
 
 
-def _without_timings(data: Any) -> Any:
-    """Wall-clock timings (every field named `seconds`) differ between runs of the same work: not content."""
+def _without(data: Any, names: frozenset[str]) -> Any:
     if isinstance(data, dict):
-        return {k: _without_timings(v) for k, v in data.items() if k != "seconds"}
+        return {k: _without(v, names) for k, v in data.items() if k not in names}
     if isinstance(data, list):
-        return [_without_timings(v) for v in data]
+        return [_without(v, names) for v in data]
     return data
 
 
 def content_key(episode: Episode, field: str, file_sha256: str) -> str:
     if field == FILE:
         return file_sha256
-    return stable_hash(_without_timings(to_dict(getattr(episode, field))), length=24)
+    # wall-clock timings (every field named `seconds`) differ between runs of the same work: not content
+    return stable_hash(_without(to_dict(getattr(episode, field)), frozenset({"seconds"})), length=24)
+
+
+def options_digest(options_key: Any) -> Any:
+    """A stage's options_key as it enters its cache key and its provenance hash: without SPEED_ONLY options."""
+    return _without(to_dict(options_key), SPEED_ONLY)
 
 
 def stage_key(stage: Stage, options_key: Any, input_keys: dict[str, str]) -> str:
     return stable_hash(
-        {"schema": SCHEMA_VERSION, "stage": stage.name, "version": stage.version, "options": options_key,
-         "model": stage.model_identity(), "inputs": input_keys},
+        {"schema": SCHEMA_VERSION, "stage": stage.name, "version": stage.version,
+         "options": options_digest(options_key), "model": stage.model_identity(), "inputs": input_keys},
         length=24,
     )  # fmt: skip
 

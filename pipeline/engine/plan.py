@@ -3,15 +3,21 @@ components): every field a stage requires must be produced by an earlier stage, 
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
+from pipeline.config import Config
 from pipeline.engine.stage import FILE, BatchStage, FileStage, Stage
 from pipeline.errors import PipelineError
 
 
 class PlanError(PipelineError):
     """A plan whose stages cannot run in the order given."""
+
+
+# Builds a plan's stages from a configuration: the driver builds its plan with it, and a worker of another
+# process builds the same stages from its own copy of the configuration (its thread counts set to its CPUs).
+PlanFactory = Callable[[Config], "Plan"]
 
 
 @dataclass(frozen=True)

@@ -5,14 +5,17 @@ is: transcription and diarization in audio seconds, the text stages in turns), a
 nothing (library calls, tests). In a terminal, `TerminalProgress` shows one bar for the batch, weighted by audio
 seconds (a text file weighs `runner.progress_text_weight_s`), and one for the current file's stage. Without a
 terminal (cron, a log file), `LogProgress` writes one timestamped line per stage and file, with its seconds and,
-for audio, its real-time factor. `stage_table` and `slowest` summarise a run from the records' provenance, so the
-end-of-run summary needs nothing the records do not keep.
+for audio, its real-time factor. Both also count files done / failed / running, the audio hours done and the time
+left (`Tally`): with the Ray executor, stages run in other processes and only these file counts reach the driver.
+`stage_table` and `slowest` summarise a run from the records' provenance, so the end-of-run summary needs nothing
+the records do not keep.
 """
 
 from __future__ import annotations
 
 import time
 from collections import defaultdict
+from dataclasses import dataclass, field
 from typing import TextIO
 
 from pipeline.records import Episode
@@ -42,8 +45,12 @@ class Progress:
     def end_stage(self, index: int, name: str, stage: str, seconds: float, cached: bool, audio_s: float | None) -> None:
         """The stage is done for that file (cached: it came from the stage cache)."""
 
-    def end_file(self, index: int) -> None:
-        """The file has gone through a phase of file stages."""
+    def start_file(self, index: int, name: str) -> None:
+        """File `index` (its display name) has been handed to a worker for a phase of file stages: it is running."""
+
+    def end_file(self, index: int, ok: bool, audio_s: float | None) -> None:
+        """The file has gone through a phase of file stages (ok: it has not failed; audio_s: its audio seconds,
+        None for a transcript)."""
 
     def batch_stage(self, stage: str, files: int, seconds: float, cached: bool) -> None:
         """A batch stage ran over `files` files."""
@@ -52,13 +59,61 @@ class Progress:
         """The run is over: bars are taken down."""
 
 
+def clock(seconds: float) -> str:
+    """3725 -> '1:02:05'."""
+    whole = round(seconds)
+    return f"{whole // 3600}:{whole % 3600 // 60:02d}:{whole % 60:02d}"
+
+
+@dataclass
+class Tally:
+    """The batch in files: done (through their first phase, and not failed since), failed (at any phase), running
+    (with a worker now); the audio hours done; and the time left at the rate so far, in weighted seconds."""
+
+    weights: list[float]
+    started: float = field(default_factory=time.monotonic)
+    running: set[int] = field(default_factory=set)
+    ok: dict[int, bool] = field(default_factory=dict)  # files through their first phase: still ok?
+    audio_s: float = 0.0
+
+    def start(self, index: int) -> None:
+        self.running.add(index)
+
+    def end(self, index: int, ok: bool, audio_s: float | None) -> bool:
+        """Count a file's phase; True when that changed the counts (its first phase, or a later failure)."""
+        self.running.discard(index)
+        if index not in self.ok:
+            self.ok[index] = ok
+            self.audio_s += audio_s or 0.0
+            return True
+        if self.ok[index] and not ok:
+            self.ok[index] = False
+            return True
+        return False
+
+    def time_left(self, now: float) -> float | None:
+        done = sum(self.weights[i] for i in self.ok)
+        if done <= 0:
+            return None
+        return (now - self.started) * (sum(self.weights) - done) / done
+
+    def counts(self) -> str:
+        done = sum(self.ok.values())
+        return (f"{done}/{len(self.weights)} files done, {len(self.ok) - done} failed, {len(self.running)} running; "
+                f"{self.audio_s / 3600:.2f} h of audio")  # fmt: skip
+
+    def line(self, now: float) -> str:
+        left = self.time_left(now)
+        return f"{self.counts()}; ETA {'unknown' if left is None else clock(left)}"
+
+
 class TerminalProgress(Progress):
-    """tqdm bars on stderr: the batch (audio seconds) and the current file's stage."""
+    """tqdm bars on stderr: the batch (audio seconds, with the file counts) and the current file's stage."""
 
     def __init__(self, stream: TextIO) -> None:
         self.stream = stream
         self.weights: list[float] = []
-        self.done: set[int] = set()
+        self.tally = Tally([])
         self.batch = None
         self.stage = None
 
@@ -66,9 +121,10 @@ class TerminalProgress(Progress):
         from tqdm import tqdm
 
         self.weights = weights
+        self.tally = Tally(weights)
         self.batch = tqdm(total=round(sum(weights), 1), unit="s", desc="batch", position=0, file=self.stream,
                           bar_format="{desc}: {percentage:3.0f}%|{bar}| {n:.0f}/{total:.0f} s of audio "
-                                     "[{elapsed}<{remaining}]")  # fmt: skip
+                                     "[{elapsed}<{remaining}{postfix}]")  # fmt: skip
 
     def start_stage(self, index: int, name: str, stage: str) -> None:
         from tqdm import tqdm
@@ -88,10 +144,20 @@ class TerminalProgress(Progress):
         if self.stage is not None:
             self.stage.update(round(done, 1) - self.stage.n)
 
-    def end_file(self, index: int) -> None:
-        if self.batch is not None and index not in self.done:  # a file counts once, in its first phase
-            self.done.add(index)
+    def start_file(self, index: int, name: str) -> None:
+        self.tally.start(index)
+        self._counts()
+
+    def end_file(self, index: int, ok: bool, audio_s: float | None) -> None:
+        first = index not in self.tally.ok  # a file moves the bar once, in its first phase
+        self.tally.end(index, ok, audio_s)
+        if self.batch is not None and first:
             self.batch.update(round(self.weights[index], 1))
+        self._counts()
+
+    def _counts(self) -> None:
+        if self.batch is not None:
+            self.batch.set_postfix_str(self.tally.counts())  # the bar itself shows the time left
 
     def close(self) -> None:
         for bar in (self.stage, self.batch):
@@ -105,9 +171,23 @@ class LogProgress(Progress):
 
     def __init__(self, stream: TextIO) -> None:
         self.stream = stream
+        self.tally = Tally([])
+        self.names: dict[int, str] = {}
 
     def _line(self, text: str) -> None:
         print(f"{time.strftime('%Y-%m-%d %H:%M:%S')} {printable(text)}", file=self.stream, flush=True)
+
+    def start_batch(self, weights: list[float]) -> None:
+        self.tally = Tally(weights)
+
+    def start_file(self, index: int, name: str) -> None:
+        self.names[index] = name
+        self.tally.start(index)
+
+    def end_file(self, index: int, ok: bool, audio_s: float | None) -> None:
+        if self.tally.end(index, ok, audio_s):  # a file's line comes once, and again if it fails later
+            name = self.names.get(index, f"file {index}")
+            self._line(f"{'file':<10} {name}: {'ok' if ok else 'failed'}; {self.tally.line(time.monotonic())}")
 
     def end_stage(self, index: int, name: str, stage: str, seconds: float, cached: bool, audio_s: float | None) -> None:
         rtf = f" (RTF {seconds / audio_s:.3f})" if audio_s and not cached else ""

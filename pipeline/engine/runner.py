@@ -6,7 +6,8 @@ that fails marks its episode `status: error` (with the stage and message) and la
 the record is still written, and the run's tally counts it, whichever stage failed.
 
 What a batch is: the files of one `pipeline run` (after --shard). Batch stages see exactly those episodes, so
-cross-episode dedup compares the files of the batch only, and keyword weights are relative to it. Outputs of
+cross-episode dedup compares the files of the batch with each other and with the earlier runs its archive holds
+(dedup.archive), and keyword weights are relative to the batch. Outputs of
 separate runs or shards are separate batches: combine them with `pipeline index` into one search index, not by
 concatenating JSONL files whose batch results were computed apart (README, "Batches and shards").
 """
@@ -30,7 +31,7 @@ from pipeline.engine.output import write_outputs
 from pipeline.engine.plan import Plan
 from pipeline.engine.progress import Progress
 from pipeline.engine.stage import FILE, BatchStage, ModelStore, Stage
-from pipeline.engine.work import FileWork, Task, blank_episode, fail, finish, make_job, prepare
+from pipeline.engine.work import FileWork, Task, blank_episode, fail, finish, make_job, one_blas_thread, prepare
 from pipeline.records import Episode, stable_hash
 
 log = logging.getLogger(__name__)
@@ -47,7 +48,9 @@ class Runner:
         self.config = config
         self.output_dir = output_dir
         self.plan = plan
-        self.executor = executor or make_executor(config.runner.executor)
+        # A plan given as stages goes to workers as it is; pipeline/plan.py passes its factory, so that each Ray
+        # worker builds the stages with its own thread counts.
+        self.executor = executor or make_executor(config, lambda _config: plan)
         self.progress = progress or Progress()
         cache_dir = Path(config.runner.cache_dir).expanduser() if config.runner.cache_dir else output_dir / ".cache"
         self.cache = StageCache(cache_dir)
@@ -79,6 +82,7 @@ class Runner:
                 self._run_phases(tasks, on_file)
             finally:
                 self.progress.close()
+                self.executor.close()
             episodes = [t.episode for t in tasks]
             write_outputs(self.output_dir, episodes, self.config.output)
             return episodes
@@ -109,7 +113,7 @@ class Runner:
             work = FileWork(phase.stages, self.cache, self.config.ingest, self.progress, self.models)
             for done in self.executor.map(work, ok):
                 tasks[done.index] = done
-                self.progress.end_file(done.index)
+                self.progress.end_file(done.index, done.episode.status == "ok", done.episode.duration)
                 if on_file:
                     on_file(done, file_phase)
             file_phase += 1
@@ -132,7 +136,8 @@ class Runner:
             failed: dict[str, Exception] = {}
             if not cached:
                 notes_before = {t.index: len(t.episode.notes) for t, *_ in prepared}
-                failed = stage.run_batch([(t.episode, job) for t, job, *_ in prepared])
+                with one_blas_thread():
+                    failed = stage.run_batch([(t.episode, job) for t, job, *_ in prepared])
                 if stage.cacheable:
                     for t, *_ in prepared:
                         if t.episode.episode_id not in failed:

@@ -6,12 +6,14 @@ from __future__ import annotations
 import logging
 import time
 import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from pipeline import __version__
 from pipeline.config import IngestOptions, ShowProfile
-from pipeline.engine.cache import UNSET, StageCache, content_key, stage_key
+from pipeline.engine.cache import UNSET, StageCache, content_key, options_digest, stage_key
 from pipeline.engine.progress import Progress
 from pipeline.engine.stage import FileStage, Job, ModelStore, Stage
 from pipeline.errors import PipelineError
@@ -34,6 +36,19 @@ def blank_episode(path: Path, episode_id: str, sha256: str, kind: str, size: int
         speakers=[], turns=[], entities=[], figures=[], notes=[], error=None,
         provenance=Provenance(pipeline_version=__version__, config_hash=config_hash, models={}, stages=[]),
     )  # fmt: skip
+
+
+@contextmanager
+def one_blas_thread() -> Iterator[None]:
+    """numpy's and scipy's BLAS on one thread while stages run, in every process and executor. A BLAS product
+    split over another number of threads rounds differently: with 2 threads instead of 1, the mel features of the
+    bundled sample changed enough for Whisper to write 海洋美 for 火曜日. With one thread the records do not
+    depend on a machine's cores or a worker's CPUs; the BLAS calls here are small (mel filters, clustering), and
+    the sample took no longer. (CTranslate2's and torch's thread counts gave the same records at 1 and 2.)"""
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1, user_api="blas"):
+        yield
 
 
 def fail(episode: Episode, stage: str, error: Exception) -> None:
@@ -67,7 +82,7 @@ def make_job(task: Task, ingest: IngestOptions, models: ModelStore, progress: Pr
 def prepare(stage: Stage, task: Task, job: Job) -> tuple[str, str]:
     """(cache key, options hash) of a stage for one task."""
     options = stage.options_key(job)
-    return stage_key(stage, options, task.input_keys(stage)), stable_hash(options)
+    return stage_key(stage, options, task.input_keys(stage)), stable_hash(options_digest(options))
 
 
 def finish(stage: Stage, task: Task, key: str, options_hash: str, cached: bool, seconds: float) -> None:
@@ -104,12 +119,13 @@ class FileWork:
     def __call__(self, task: Task) -> Task:
         job = make_job(task, self.ingest, self.models, self.progress)
         try:
-            for stage in self.stages:
-                if task.episode.status != "ok":
-                    break
-                if stage.applies_to(task.episode):
-                    self.run_stage(stage, task, job)
-                    trim()  # what the stage freed goes back to the system (lib/memory.py)
+            with one_blas_thread():
+                for stage in self.stages:
+                    if task.episode.status != "ok":
+                        break
+                    if stage.applies_to(task.episode):
+                        self.run_stage(stage, task, job)
+                        trim()  # what the stage freed goes back to the system (lib/memory.py)
         finally:
             job.release_audio()
         return task

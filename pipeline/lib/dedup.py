@@ -1,4 +1,5 @@
-"""Deduplicate repeated text: ASR loops, repeated passages, boilerplate, and repeats across a batch.
+"""Deduplicate repeated text: ASR loops, repeated passages, boilerplate, and repeats across a batch (and, with
+the dedup archive, pipeline/lib/dedup_archive.py, across earlier runs).
 
 Nothing is deleted silently. Every removal is a `Removal` with its kind, reason, text, position in the
 transcript as it was before dedup (character span; time span for audio) and, for duplicates, `dup_of`: where
@@ -20,7 +21,8 @@ from typing import Any
 import numpy as np
 
 from pipeline.config import DedupOptions
-from pipeline.records import DedupReport, DupRef, ProgrammeCredits, Removal, Segment
+from pipeline.lib.dedup_archive import Archive, ArchiveError, Earlier, Fingerprint
+from pipeline.records import DedupReport, DupRef, ProgrammeCredits, Removal, Segment, stable_hash
 from pipeline.text.normalise import fold, letters_digits, letters_digits_with_origin
 from pipeline.text.reader import Reader
 from pipeline.text.sentences import SENTENCE
@@ -55,6 +57,13 @@ class Document:
     id: str
     segments: list[Segment]
     air_date: str | None
+    sha256: str = ""  # the source file's hash, if known: the archive never matches a file against itself
+    earlier_run: bool = False  # read from the dedup archive: an episode of an earlier run
+
+
+def _airing(air_date: str | None, episode_id: str) -> tuple[str, str]:
+    """The order of airings: air date, then id; an episode without a date counts as the last."""
+    return air_date or "9999", episode_id
 
 
 def split_units(segments: list[Segment], fillers: tuple[str, ...]) -> list[Unit]:
@@ -409,7 +418,7 @@ def _covered(units: list[Unit], findings: list[Finding]) -> set[int]:
     return out
 
 
-# ---------------------------------------------------------------- 4. repeats across the episodes of a batch
+# ---------------------------------------------------------------- 4. repeats across episodes: the batch, the archive
 
 
 @dataclass
@@ -445,12 +454,30 @@ def _shingles(text: str, size: int) -> set[bytes]:
 
 @dataclass
 class _Sketch:
-    """A stream's windows [start, end), their MinHashes and signatures (one row per window)."""
+    """A stream's windows [start, end) and their MinHash signatures (one row per window)."""
 
     stream: _Stream
-    windows: list[tuple[int, int]]
-    hashes: list[Any]
-    signatures: np.ndarray
+    windows: np.ndarray  # (n, 2)
+    signatures: np.ndarray  # (n, num_perm)
+
+
+# Bump when the streams, the windows or the band keys change for the same options: archived fingerprints of
+# another version are not compared.
+FINGERPRINT_VERSION = "1"
+
+
+def fingerprint_kind(options: DedupOptions) -> str:
+    """What makes two fingerprints comparable, hashed: the stream (readings or characters), the windows, the hash
+    functions (datasketch's seed and scheme) and the LSH bands."""
+    from datasketch import MinHash
+
+    probe = MinHash(num_perm=options.cross_num_perm)
+    return stable_hash({
+        "version": FINGERPRINT_VERSION, "readings": options.cross_use_readings, "window": options.cross_window_chars,
+        "stride": options.cross_stride_chars, "shingle": options.cross_shingle_chars,
+        "num_perm": options.cross_num_perm, "threshold": options.cross_threshold, "seed": probe.seed,
+        "scheme": probe.scheme, "dtype": probe.hashvalues.dtype.str,
+    })  # fmt: skip
 
 
 class PassageIndex:
@@ -463,13 +490,16 @@ class PassageIndex:
     """
 
     def __init__(self, options: DedupOptions) -> None:
-        from datasketch import MinHashLSH
+        from datasketch import MinHash, MinHashLSH
 
         self.options = options
         self.lsh = MinHashLSH(threshold=options.cross_threshold, num_perm=options.cross_num_perm)
         self.streams: list[_Stream] = []
         self.windows: list[np.ndarray] = []  # per stream: (n, 2) window [start, end)
         self.signatures: list[np.ndarray] = []  # per stream: (n, num_perm) MinHash values
+        probe = MinHash(num_perm=options.cross_num_perm)  # MinHash.bulk's seed and scheme
+        self.seed, self.scheme, self.dtype = probe.seed, probe.scheme, probe.hashvalues.dtype
+        self.kind = fingerprint_kind(options)
 
     def _windows(self, stream: _Stream) -> list[tuple[int, int]]:
         size, stride = self.options.cross_window_chars, self.options.cross_stride_chars
@@ -482,19 +512,22 @@ class PassageIndex:
         return [(s, min(n, s + size)) for s in starts]
 
     def sketch(self, stream: _Stream) -> _Sketch:
-        """The stream's windows and their MinHashes, ready to be matched and added."""
+        """The stream's windows and their MinHash signatures, ready to be matched and added."""
         from datasketch import MinHash
 
-        size = self.options.cross_shingle_chars
+        size, perm = self.options.cross_shingle_chars, self.options.cross_num_perm
         windows = self._windows(stream)
-        hashes: list[Any] = []
+        rows: list[np.ndarray] = []
         for first in range(0, len(windows), _SKETCH_BATCH):  # a 2 MB line's shingle sets at once fill 250 MB
             shingles = [_shingles(stream.chars[a:b], size) for a, b in windows[first : first + _SKETCH_BATCH]]
-            hashes += MinHash.bulk(shingles, num_perm=self.options.cross_num_perm)
-        signatures = np.array([h.hashvalues for h in hashes], dtype=np.uint64).reshape(
-            len(windows), self.options.cross_num_perm
-        )
-        return _Sketch(stream, windows, hashes, signatures)
+            rows += [h.hashvalues for h in MinHash.bulk(shingles, num_perm=perm)]
+        signatures = np.array(rows, dtype=self.dtype).reshape(len(windows), perm)
+        return _Sketch(stream, np.array(windows, dtype=np.int64).reshape(len(windows), 2), signatures)
+
+    def _minhash(self, signature: np.ndarray) -> Any:
+        from datasketch import LeanMinHash
+
+        return LeanMinHash(seed=self.seed, hashvalues=signature, scheme=self.scheme)
 
     def match(self, sketch: _Sketch) -> list[tuple[int, int, int, int, int, float]]:
         """Windows that repeat an indexed window: (start, end, stream#, its start, its end, jaccard).
@@ -502,9 +535,9 @@ class PassageIndex:
         Among equally similar windows the earliest stream (the first airing) and its earliest window win, so
         four copies of a clip all point at the first, not at whichever copy the LSH lists first."""
         matches = []
-        for w, ((start, end), mh) in enumerate(zip(sketch.windows, sketch.hashes)):
+        for w, (start, end) in enumerate(sketch.windows.tolist()):
             best = None
-            for key in self.lsh.query(mh):
+            for key in self.lsh.query(self._minhash(sketch.signatures[w])):
                 other, o_w = divmod(key, _MAX_WINDOWS)
                 jaccard = float(np.mean(self.signatures[other][o_w] == sketch.signatures[w]))
                 if jaccard >= self.options.cross_threshold and (best is None or (-jaccard, other, o_w) < best[0]):
@@ -518,14 +551,44 @@ class PassageIndex:
     def add(self, sketch: _Sketch) -> None:
         number = len(self.streams)
         self.streams.append(sketch.stream)
-        self.windows.append(np.array(sketch.windows, dtype=np.int64).reshape(len(sketch.windows), 2))
+        self.windows.append(sketch.windows)
         self.signatures.append(sketch.signatures)
-        for w, mh in enumerate(sketch.hashes):
-            self.lsh.insert(number * _MAX_WINDOWS + w, mh)
+        for w, signature in enumerate(sketch.signatures):
+            self.lsh.insert(number * _MAX_WINDOWS + w, self._minhash(signature))
+
+    def bands(self, signatures: np.ndarray) -> np.ndarray:
+        """(n, b) int64: a key per LSH band of each window. Windows the LSH puts in one bucket (equal values over
+        a band) share its key, so looking keys up finds every window a query could return (and, rarely, more)."""
+        keys = np.empty((len(signatures), len(self.lsh.hashranges)), dtype=np.uint64)
+        with np.errstate(over="ignore"):  # FNV-1a over the band's values: wrapping is the point
+            for band, (start, end) in enumerate(self.lsh.hashranges):
+                h = np.full(len(signatures), 0xCBF29CE484222325 ^ band, dtype=np.uint64)
+                for column in range(start, end):
+                    h = (h ^ signatures[:, column].astype(np.uint64)) * np.uint64(0x100000001B3)
+                keys[:, band] = h
+        return keys.view(np.int64)  # SQLite integers are signed
+
+    def fingerprint(self, sketch: _Sketch) -> Fingerprint:
+        """What the archive keeps of a sketched episode."""
+        stream = sketch.stream
+        return Fingerprint(self.kind, stream.chars, stream.origin, sketch.windows, sketch.signatures,
+                           self.bands(sketch.signatures))  # fmt: skip
 
 
 _MAX_WINDOWS = 10_000_000  # window keys are stream * _MAX_WINDOWS + window (ints: small in the LSH tables)
 _SKETCH_BATCH = 2000  # windows hashed at a time
+
+
+@dataclass
+class Cross:
+    """What cross-episode matching found: findings by episode id, the episodes that could not be read (with why),
+    the archived episodes that hold a kept copy (as documents, by id) and, with an archive, the fingerprints of
+    the batch's episodes, for the archive."""
+
+    findings: dict[str, list[Finding]]
+    failed: dict[str, Exception]
+    earlier: dict[str, Document]
+    fingerprints: dict[str, Fingerprint]
 
 
 def find_cross_episode(
@@ -533,28 +596,69 @@ def find_cross_episode(
     removed: dict[str, dict[int, list[tuple[int, int]]]],
     options: DedupOptions,
     reader: Reader | None,
-) -> tuple[dict[str, list[Finding]], dict[str, Exception]]:
-    """Passages of an episode that repeat one aired earlier in the batch (rerun, jingle, ad read), and the
-    episodes that could not be read, with why.
+    archive: Archive | None = None,
+    batch: list[Document] | None = None,
+) -> Cross:
+    """Passages of an episode that repeat one aired earlier in the batch (rerun, jingle, ad read) or, with an
+    archive, in an earlier run.
 
     Episodes are taken in air-date order (then id), whatever order they were processed in, so the earliest
     airing is the one kept and the result does not depend on the order of the batch. An episode that fails
     is not added to the index: the others are matched as if it were not in the batch.
+
+    Archived episodes take their place in that order as if they were in the batch, so an archived airing before
+    a batch episode may hold the kept copy of its passage, never the reverse (its run's records are written).
+    Of those, only the windows sharing an LSH band with a window of the batch are read: the only ones a query
+    could return. So the result is the batch's as if those episodes had been in it. No archived entry of an
+    episode or file of `batch` (the whole batch, failed documents too; default: `episodes`) is compared: an
+    episode is never an earlier airing of itself.
     """
-    ordered = sorted(episodes, key=lambda e: (e.air_date or "9999", e.id))
     index = PassageIndex(options)
-    out: dict[str, list[Finding]] = {}
+    sketches: dict[str, _Sketch] = {}
     failed: dict[str, Exception] = {}
-    for episode in ordered:
+    for episode in episodes:
         try:
-            sketch = index.sketch(_stream(episode, removed.get(episode.id, {}), reader))
-            out[episode.id] = _passages(sketch.stream, index.match(sketch), index.streams, options)
+            sketches[episode.id] = index.sketch(_stream(episode, removed.get(episode.id, {}), reader))
         except Exception as e:  # this episode fails alone (see deduplicate_each)
             failed[episode.id] = e
+    live = [e for e in episodes if e.id in sketches]
+    fingerprints = {e.id: index.fingerprint(sketches[e.id]) for e in live} if archive is not None else {}
+    earlier: list[Earlier] = []
+    if archive is not None and fingerprints:
+        bands = np.concatenate([f.bands for f in fingerprints.values()])
+        own = batch if batch is not None else episodes
+        earlier = archive.candidates(index.kind, bands, {e.id for e in own}, {e.sha256 for e in own if e.sha256})
+    order = sorted([(_airing(e.air_date, e.id), e) for e in live] + [(_airing(a.air_date, a.episode_id), a)
+                                                                    for a in earlier], key=lambda p: p[0])  # fmt: skip
+    last = max((_airing(e.air_date, e.id) for e in live), default=None)
+    pending: dict[int, Earlier] = {}  # stream number -> archived episode not read yet
+    out: dict[str, list[Finding]] = {}
+    documents: dict[str, Document] = {}
+    for airing, item in order:
+        if isinstance(item, Earlier):
+            if last is not None and airing < last:  # an airing after the batch's last holds no kept copy for it
+                pending[len(index.streams)] = item
+                index.add(_Sketch(_Stream(item.episode_id, "", []), item.windows, item.signatures))
             continue
-        if episode is not ordered[-1]:  # the last airing is matched against, never matched: no need to index it
+        sketch = sketches[item.id]
+        try:
+            matches = index.match(sketch)
+            for number in sorted({m[2] for m in matches} & pending.keys()):  # read what matched, once
+                assert archive is not None  # pending holds archived episodes only
+                kept = pending.pop(number)
+                chars, origin, segments = archive.episode(kept)
+                index.streams[number] = _Stream(kept.episode_id, chars, origin)
+                documents[kept.episode_id] = Document(kept.episode_id, segments, kept.air_date, earlier_run=True)
+            out[item.id] = _passages(sketch.stream, matches, index.streams, options)
+        except ArchiveError:
+            raise  # the archive, not this episode: the batch fails with it
+        except Exception as e:
+            failed[item.id] = e
+            fingerprints.pop(item.id, None)
+            continue
+        if airing != last:  # the last airing is matched against, never matched: no need to index it
             index.add(sketch)
-    return out, failed
+    return Cross(out, failed, documents, fingerprints)
 
 
 def _passages(stream: _Stream, matches, streams: list[_Stream], options: DedupOptions) -> list[Finding]:
@@ -700,7 +804,7 @@ def _dup_ref(target: Document, offsets: list[int], ref: Ref) -> DupRef:
     return DupRef(
         episode_id=target.id, segment=first.id,
         span=[offsets[ref.first_segment] + ref.start, offsets[ref.last_segment] + ref.end],
-        time=[t0[0], t1[1]] if t0 and t1 else None,
+        time=[t0[0], t1[1]] if t0 and t1 else None, air_date=target.air_date, earlier_run=target.earlier_run,
     )  # fmt: skip
 
 
@@ -766,11 +870,13 @@ def report(episode: Document, removals: list[Removal], credits: ProgrammeCredits
 
 @dataclass
 class Deduplicated:
-    """One document's result: its kept segments, the report, and notes on limits that applied."""
+    """One document's result: its kept segments, the report, notes on limits that applied, and (with an archive)
+    its fingerprint, for the archive."""
 
     kept: list[Segment]
     report: DedupReport
     notes: list[str]
+    fingerprint: Fingerprint | None
 
 
 def deduplicate_batch(
@@ -786,10 +892,12 @@ def deduplicate_batch(
 
 
 def deduplicate_each(
-    documents: list[Document], options: DedupOptions, reader: Reader | None = None
+    documents: list[Document], options: DedupOptions, reader: Reader | None = None, archive: Archive | None = None
 ) -> tuple[dict[str, Deduplicated], dict[str, Exception]]:
     """`deduplicate_batch`, where a document that fails fails alone: returns the results of the others, found as
-    if the failed ones were not in the batch, and the failed documents' errors by id."""
+    if the failed ones were not in the batch, and the failed documents' errors by id. With an archive, passages
+    are also looked for in the episodes of earlier runs it holds (find_cross_episode); writing the batch into it
+    is the caller's, once the results are taken."""
     failed: dict[str, Exception] = {}
     within: dict[str, tuple[list[Finding], ProgrammeCredits, list[str]]] = {}
     removed: dict[str, dict[int, list[tuple[int, int]]]] = {}
@@ -809,18 +917,19 @@ def deduplicate_each(
     # again without it, so no removal points at an episode missing from the output.
     while True:
         live = [d for d in documents if d.id not in failed]
-        cross: dict[str, list[Finding]] = {}
-        if options.cross_episode and len(live) > 1:
-            cross, unread = find_cross_episode(live, removed, options, reader if options.cross_use_readings else None)
-            failed.update(unread)
+        cross = Cross({}, {}, {}, {})
+        if options.cross_episode and (len(live) > 1 or archive is not None):
+            cross = find_cross_episode(live, removed, options, reader if options.cross_use_readings else None, archive,
+                                       documents)  # fmt: skip
+            failed.update(cross.failed)
         by_id = {d.id: d for d in live if d.id not in failed}
         out, late = {}, {}
         for d in by_id.values():
             try:
                 findings, credits, notes = within[d.id]
-                removals = to_removals(d, findings + cross.get(d.id, []), by_id)
+                removals = to_removals(d, findings + cross.findings.get(d.id, []), by_id | cross.earlier)
                 kept = apply(d, removals)
-                out[d.id] = Deduplicated(kept, report(d, removals, credits, kept), notes)
+                out[d.id] = Deduplicated(kept, report(d, removals, credits, kept), notes, cross.fingerprints.get(d.id))
             except Exception as e:
                 late[d.id] = e
         if not late:

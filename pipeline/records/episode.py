@@ -10,10 +10,10 @@ from typing import Literal
 
 from pipeline.records.base import Record, doc
 
-SCHEMA_VERSION = "1.5"  # 1.1: episode ids are paths relative to the input folder, suffix kept; 1.2: context,
+SCHEMA_VERSION = "1.6"  # 1.1: episode ids are paths relative to the input folder, suffix kept; 1.2: context,
 # corrections and recoveries; 1.3: a correction's `after` (the prefecture a municipality was read after); 1.4:
 # speakers named by speech (named_by "speech", cues, confidence, flag); 1.5: the last listed host named by elimination
-# (named_by "elimination")
+# (named_by "elimination"); 1.6: a DupRef's air_date and earlier_run (kept copies in earlier runs, dedup.archive)
 
 FigureKind = Literal["money", "count", "percent", "ratio", "quantity", "duration", "date", "time"]
 Qualifier = Literal["at_least", "more_than", "approx", "at_most", "less_than"]
@@ -162,7 +162,7 @@ class Provenance(Record):
     """What produced this record."""
 
     pipeline_version: str = doc("package version")
-    config_hash: str = doc("hash of the whole configuration")
+    config_hash: str = doc("hash of the configuration, the runner section (executor, workers) left out")
     models: dict[str, str] = doc("stage -> model identity")
     stages: list[StageRun] = doc("stages run, in order")
 
@@ -178,10 +178,14 @@ class ErrorInfo(Record):
 class DupRef(Record):
     """Where the kept copy of a removed passage is."""
 
-    episode_id: str = doc("episode holding the kept copy (this one, or an earlier airing in the batch)")
+    episode_id: str = doc("episode holding the kept copy (this one, an earlier airing in the batch, or one of an "
+                          "earlier run found in the dedup archive)")  # fmt: skip
     segment: int = doc("id of the segment where the kept copy starts")
     span: list[int] = doc("[start, end) character offsets in that episode's pre-dedup text")
     time: list[float] | None = doc("[start, end] seconds of the kept copy, for audio")
+    air_date: str | None = doc("ISO date that episode aired, when known", default=None)
+    earlier_run: bool = doc("true when that episode is not in this batch but an earlier run's (dedup.archive): its "
+                            "record is in that run's output", default=False)  # fmt: skip
 
 
 class Removal(Record):
@@ -189,7 +193,8 @@ class Removal(Record):
 
     kind: Literal["loop", "repeat", "boilerplate", "cross_episode"] = doc(
         "loop: ASR repetition loop; repeat: passage repeated in this transcript; boilerplate: page or broadcast "
-        "furniture; cross_episode: repeats a passage of another episode in the batch"
+        "furniture; cross_episode: repeats a passage of another episode that aired earlier, in the batch or in an "
+        "earlier run (dedup.archive)"
     )
     reason: str = doc("why, for a person")
     text: str = doc("the removed text")
