@@ -259,8 +259,7 @@ def plain(text: str, honorifics: tuple[str, ...]) -> str:
 def _phrase(text: str, m: Mention) -> str:
     """The sentence around a mention (at most 60 characters) in the turn's plain text."""
     start = max((text.rfind(ch, 0, m.start) for ch in _SENTENCE_END), default=-1) + 1
-    ends = [i for i in (text.find(ch, m.end) for ch in _SENTENCE_END) if i >= 0]
-    end = min(ends) + 1 if ends else len(text)
+    end = m.end + len(_sentence_rest(text[m.end :]))
     return text[max(start, m.start - 30) : min(end, m.end + 30)].strip()
 
 
