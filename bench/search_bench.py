@@ -50,6 +50,9 @@ QUERIES: dict[str, list[dict]] = {
     "with filters": [{"text": "値上げ", "speaker": "塚越"}, {"text": "返納", "entity": "富士通Japan"},
                      {"text": "物価", "since": "2024-02-01", "until": "2024-03-31"}, {"text": "", "speaker": "吉田",
                      "show": "あさラジ"}],
+    # pipeline search --reading: the term's readings against every turn's stored key (宗像市 one mora off allowed)
+    "by reading": [{"text": "", "reading": "富士通"}, {"text": "", "reading": "宗像市"},
+                   {"text": "", "reading": "マイナンバーカード"}],
 }  # fmt: skip
 
 

@@ -144,10 +144,12 @@ RUN_EXAMPLES = """Examples:
 @click.option("--address", metavar="HOST:PORT", default=None,
               help="With --executor ray: join the Ray cluster whose head runs there (`ray start --head`); default "
                    "runner.ray.address, none = start a local Ray instance.")  # fmt: skip
+@click.option("--clips", is_flag=True, default=None,
+              help="Cut an audio clip of every alert on audio, beside alerts.jsonl (default: alerts.clips).")
 @config_options("transcribe.beam_size=1")
 def run(
     inputs: tuple[Path, ...], output_dir: Path, shard_text: str | None, progress: bool | None,
-    formats: list[str] | None, executor: str | None, address: str | None, config: Config,
+    formats: list[str] | None, executor: str | None, address: str | None, clips: bool | None, config: Config,
 ) -> None:  # fmt: skip
     """Process audio and transcript files (or folders of them) into OUTPUT/episodes.jsonl.
 
@@ -164,6 +166,8 @@ def run(
 
     if formats is not None:  # --formats overrides output.formats, after --config and --set
         config = Config.model_validate({**to_dict(config), "output": {**to_dict(config.output), "formats": formats}})
+    if clips:  # like --formats: after --config and --set
+        config = config.with_values({"alerts.clips": True})
     if executor is not None:  # like --formats: after --config and --set
         config = config.with_values({"runner.executor": executor})
     if address is not None:
@@ -224,7 +228,9 @@ def run(
         for line in slow:
             click.echo(printable(line), err=True)
     failed = sum(e.status != "ok" for e in episodes)
-    click.echo(printable(f"{len(episodes) - failed} ok, {failed} failed -> {output_dir / 'episodes.jsonl'}"))
+    alerts = sum(len(e.alerts) for e in episodes if e.status == "ok")
+    click.echo(printable(f"{len(episodes) - failed} ok, {failed} failed -> {output_dir / 'episodes.jsonl'}; {alerts} "
+                         f"alert(s) -> {output_dir / 'alerts.jsonl'}"))  # fmt: skip
     if failed:
         sys.exit(1)
 
@@ -243,10 +249,12 @@ def show_plan(config: Config) -> None:
 @click.option("--write", is_flag=True, help="Write the schema files under schema/ instead of printing.")
 @click.option("--check", is_flag=True, help="Exit 1 if a committed schema differs from the code.")
 @click.option("--turn", is_flag=True, help="The per-turn search record (turns.jsonl) instead of the episode record.")
-def schema(write: bool, check: bool, turn: bool) -> None:
-    """Print the JSON Schema of episode records (or, with --turn, turn records); generated from pipeline/records/."""
+@click.option("--alert", is_flag=True, help="The alert record (alerts.jsonl) instead of the episode record.")
+def schema(write: bool, check: bool, turn: bool, alert: bool) -> None:
+    """Print the JSON Schema of episode records (or, with --turn / --alert, turn or alert records); generated from
+    pipeline/records/."""
     from pipeline.files import atomic_write_bytes
-    from pipeline.records.schema import SCHEMA_PATH, TURN_SCHEMA_PATH, schema_texts
+    from pipeline.records.schema import ALERT_SCHEMA_PATH, SCHEMA_PATH, TURN_SCHEMA_PATH, schema_texts
 
     texts = schema_texts()
     if check:
@@ -259,7 +267,9 @@ def schema(write: bool, check: bool, turn: bool) -> None:
             atomic_write_bytes(path, text.encode("utf-8"))
             click.echo(f"wrote {path}")
     else:
-        click.echo(texts[TURN_SCHEMA_PATH if turn else SCHEMA_PATH], nl=False)
+        if turn and alert:
+            raise click.UsageError("--turn and --alert: choose one record")
+        click.echo(texts[TURN_SCHEMA_PATH if turn else ALERT_SCHEMA_PATH if alert else SCHEMA_PATH], nl=False)
 
 
 @cli.command("config")
@@ -390,23 +400,33 @@ def _iso_date(value) -> str | None:
 @click.option(
     "--limit", type=click.IntRange(min=1, max=MAX_SEARCH_LIMIT), help="Most hits to print (default: search.limit).",
 )  # fmt: skip
-@click.option("--json", "as_json", is_flag=True, help="One JSON object per hit: the turn record, score, snippet.")
+@click.option(
+    "--reading", metavar="TERM", help="Only turns that sound like TERM, however ASR wrote it: 富士通 finds 藤ツ, 宗像市 "
+    "むなかたし (kana is its own reading). Whole words; a TERM of search.reading_one_off_min_morae morae or more "
+    "also one mora off (長谷川: ハセガハ). Ranked by reading score, then latest air date; with QUERY a turn must hold "
+    "both.",
+)  # fmt: skip
+@click.option(
+    "--json", "as_json", is_flag=True, help="One JSON object per hit: the turn record, score, snippet (with "
+    "--reading also `reading`: the text that matched, its key, the term's key, score, span).",
+)  # fmt: skip
 @config_options("search.snippet_chars=60")
 def search_command(
     query: str, db_path: Path | None, output_dir: Path, speaker: str | None, entity: str | None, show: str | None,
-    since, until, limit: int | None, as_json: bool, config: Config,
+    since, until, limit: int | None, reading: str | None, as_json: bool, config: Config,
 ) -> None:  # fmt: skip
-    """Search the turns indexed by `pipeline index` for QUERY (every space-separated term, as a substring).
+    """Search the turns indexed by `pipeline index` for QUERY (every space-separated term, as a substring), or by
+    reading with --reading TERM.
 
-    Hits are ranked by bm25 and printed with show, air date, time (mm:ss, or turn and section for text),
-    speaker and a snippet with the match marked (【like this】, search.highlight_*). Without QUERY, the filters
-    alone list turns.
+    Hits are ranked by bm25 (--reading: by reading score, 1 for the same reading) and printed with show, air date,
+    time (mm:ss, or turn and section for text), speaker and a snippet with the match marked (【like this】,
+    search.highlight_*). Without QUERY or --reading, the filters alone list turns.
     """
     from pipeline.search.index import Query, position, search
 
     db = db_path or output_dir / config.search.db_file
     q = Query(text=query, speaker=speaker, entity=entity, show=show, since=_iso_date(since),
-              until=_iso_date(until), limit=limit or config.search.limit)  # fmt: skip
+              until=_iso_date(until), limit=limit or config.search.limit, reading=reading)  # fmt: skip
     try:
         hits = search(db, q, config.search)
     except PipelineError as e:
@@ -415,9 +435,13 @@ def search_command(
     for rank, hit in enumerate(hits, 1):
         r = hit.record
         if as_json:
-            click.echo(printable_json({**r, "score": hit.score, "snippet": hit.snippet}))
+            found = {"reading": hit.reading} if hit.reading else {}
+            click.echo(printable_json({**r, "score": hit.score, "snippet": hit.snippet, **found}))
             continue
         score = f"  score {hit.score:.2f}" if hit.score is not None else ""
+        if hit.reading:  # the text's key, and the term's where they differ (one mora off)
+            key, term_key = hit.reading["key"], hit.reading["term_key"]
+            score += f"  reading {key}" + (f" ~ {term_key}" if key != term_key else "")
         click.echo(printable(f"{rank}. {r['show'] or '-'}  {r['air_date'] or '-'}  {position(r)}  "
                              f"{r['speaker_name'] or r['speaker']}{score}"))  # fmt: skip
         click.echo(f"   {printable(hit.snippet)}")
@@ -474,6 +498,37 @@ def report_command(output_dir: Path, out_dir: Path | None, config: Config) -> No
     except PipelineError as e:
         raise click.ClickException(printable(str(e))) from e
     click.echo(printable(f"report: {r.episodes} episodes ({r.with_audio} with audio) -> {r.folder / INDEX_PAGE}"))
+
+
+@cli.command("alerts")
+@click.argument("output_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--watchlist", help="Only this watchlist's alerts (its file name without .yaml).")
+@click.option("--term", help="Only alerts of terms whose name contains this.")
+@click.option("--since", type=click.DateTime(["%Y-%m-%d"]), metavar="YYYY-MM-DD", help="Only episodes aired on or after YYYY-MM-DD.")
+@click.option("--until", type=click.DateTime(["%Y-%m-%d"]), metavar="YYYY-MM-DD", help="Only episodes aired on or before YYYY-MM-DD.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per alert: the lines of alerts.jsonl.")
+def alerts_command(output_dir: Path, watchlist: str | None, term: str | None, since, until, as_json: bool) -> None:
+    """List the alerts of OUTPUT_DIR's last run: every mention of a watched term (configs/watchlists/*.yaml).
+
+    Each alert gives the air date, show, time (or turn), speaker, the watchlist and term, how it matched (exact,
+    alias, entity, or reading with its score and how ASR wrote it), and the sentence; a rerun aired again in the
+    batch is listed once, with its other airings.
+    """
+    from pipeline.search.alerts import AlertQuery, alert_lines, list_alerts
+
+    query = AlertQuery(watchlist=watchlist, term=term, since=_iso_date(since), until=_iso_date(until))
+    try:
+        alerts = list_alerts(output_dir, query)
+    except PipelineError as e:
+        raise click.ClickException(printable(str(e))) from e
+    for alert in alerts:
+        if as_json:
+            click.echo(printable_json(to_dict(alert)))
+            continue
+        for line in alert_lines(alert):
+            click.echo(printable(line))
+    if not as_json:
+        click.echo(f"{len(alerts)} alert(s)", err=True)
 
 
 def main() -> None:

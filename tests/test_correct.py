@@ -130,3 +130,8 @@ def test_a_correction_keeps_the_original_the_offsets_and_the_words_times(reader,
     from pipeline.records import Turn
     turn = Turn(id=0, speaker="S", start=0.0, end=16.0, text=fixed.text, section=None, segments=[3], words=fixed.words)
     assert time_of(turn, 9, 12) == [9.0, 13.5]  # an entity in the corrected text keeps its audio time
+
+
+def test_a_kana_run_with_an_adjective_is_words_not_a_name(reader, national):
+    # も|おかしい reads モオカシイ, the key of 真岡市 (モオカシ): an adjective says these are words
+    assert find_edits("少しでもおかしいと思ったら", None, lexicon(reader, national), reader, OPTIONS) == []

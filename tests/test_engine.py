@@ -136,7 +136,7 @@ def test_the_default_plan_is_valid_and_ordered():
 
     names = [s.name for s in default_plan(CONFIG).stages]
     assert names == ["ingest", "transcribe", "diarize", "recover", "correct", "dedup", "speakers", "names", "entities", "figures",
-                     "summary"]  # fmt: skip
+                     "summary", "alerts"]  # fmt: skip
 
 
 # ------------------------------------------------------------------------------------------------ cache keys

@@ -334,3 +334,174 @@ def test_a_very_long_line_is_read_in_pieces(extract):
     found = extract(line, AIR)
     assert len(found) == 3 * 150
     assert all(line[f.start : f.end] == f.text for f in found)
+
+
+# --- periods of business news, centuries, seconds (ISO forms: see the module docstring) ---------------------------
+
+
+@pytest.mark.parametrize(
+    "text, air, iso",
+    [
+        ("2024年4〜6月期", AIR, "2024-04/2024-06"),
+        ("2024年の4〜6月期", AIR, "2024-04/2024-06"),
+        ("4〜6月期", "2024-08-15", "2024-04/2024-06"),  # GDP of April-June, reported in August
+        ("4-6月期", "2024-08-15", "2024-04/2024-06"),
+        ("7～9月期", "2024-11-15", "2024-07/2024-09"),
+        ("10-12月期", "2024-02-15", "2023-10/2023-12"),  # the quarter nearest the air date
+        ("1-3月期", "2024-11-15", "2025-01/2025-03"),
+        ("2023年度1-3月期", AIR, "2024-01/2024-03"),  # January to March of fiscal 2023 lie in 2024
+        ("2024年第1四半期", AIR, "2024-01/2024-03"),
+        ("2024年Q1", AIR, "2024-01/2024-03"),
+        ("2024年1Q", AIR, "2024-01/2024-03"),
+        ("2024年度第1四半期", AIR, "2024-04/2024-06"),
+        ("2023年度第3四半期", AIR, "2023-10/2023-12"),
+        ("2025年3月期第1四半期", AIR, "2024-04/2024-06"),  # the fiscal year closing in March 2025
+        ("2025年3月期", AIR, "2024-04/2025-03"),
+        ("2024年12月期", AIR, "2024-01/2024-12"),
+        ("2024年度上期", AIR, "2024-04/2024-09"),
+        ("2024年度下期", AIR, "2024-10/2025-03"),
+        ("令和6年度上期", AIR, "2024-04/2024-09"),
+        ("2024年上半期", AIR, "2024-01/2024-06"),
+        ("2024年下半期", AIR, "2024-07/2024-12"),
+        ("2021年前半", AIR, "2021-01/2021-06"),
+        ("2021年後半", AIR, "2021-07/2021-12"),
+        ("今年度上期", "2024-02-10", "2023-04/2023-09"),  # in February, this fiscal year began the April before
+        ("来年1-3月期", "2024-08-15", "2025-01/2025-03"),
+        ("4〜6月期", None, "XXXX-04/XXXX-06"),
+    ],
+)
+def test_period_iso(extract, text, air, iso):
+    f = one(extract, text, air)
+    assert (f.text, f.kind, f.iso) == (text, "date", iso)
+
+
+@pytest.mark.parametrize("text", ["第1四半期", "上半期", "上期", "3月期"])
+def test_period_without_its_year_is_a_date_of_unknown_months(extract, text):
+    """A company's 第1四半期 is often April to June: without the year it counts in, no months (iso null);
+    3月期 alone (a fiscal year closing in March) is not the month of March."""
+    f = one(extract, text, "2024-08-15")
+    assert (f.text, f.kind, f.iso) == (text, "date", None)
+
+
+def test_period_words_only_as_periods(extract):
+    assert one(extract, "2024年度上期").iso == "2024-04/2024-09"
+    for text in ["計上期間", "史上期待", "試合の前半", "1Q84を読んだ", "Q1: 日本一高い山は?", "Q5", "10Q", "1四半期"]:
+        assert [f for f in extract(text, AIR) if f.kind == "date"] == [], text
+
+
+def test_month_range_without_ki_stays_a_month_range(extract):
+    assert one(extract, "4〜6月", "2024-08-15").iso == "2024-04/2024-06"
+    assert one(extract, "4-6月", "2024-08-15").iso == "2024-04/2024-06"  # ja-timex alone reads year 4, month 6
+
+
+def test_two_digit_year_before_a_period_is_not_a_length_of_time(extract):
+    assert [(f.text, f.iso) for f in extract("24年4〜6月期", "2024-08-15")] == [("4〜6月期", "2024-04/2024-06")]
+
+
+@pytest.mark.parametrize(
+    "text, air, iso",
+    [
+        ("21世紀", AIR, "2001/2100"),  # strictly: 2001 to 2100
+        ("1世紀", AIR, "0001/0100"),
+        ("19世紀前半", AIR, "1801/1850"),
+        ("紀元前202年", AIR, "-0201"),  # astronomical year numbering: 1 BC is 0000
+        ("紀元前1年", AIR, "0000"),
+        ("紀元前3世紀", AIR, "-0299/-0200"),
+        ("今世紀", "2024-03-13", "2001/2100"),
+        ("前世紀", "2024-03-13", "1901/2000"),
+    ],
+)
+def test_century_iso(extract, text, air, iso):
+    f = one(extract, text, air)
+    assert (f.text, f.kind, f.iso) == (text, "date", iso)
+
+
+def test_century_qualifier_and_what_is_not_a_century(extract):
+    f = one(extract, "16世紀頃")
+    assert (f.iso, f.qualifier) == ("1501/1600", "approx")
+    for text in ["19世紀末", "20世紀梨", "21世紀型", "前世紀的な考え", "今世紀末"]:
+        assert [f for f in extract(text, AIR) if f.kind == "date"] == [], text
+
+
+@pytest.mark.parametrize(
+    "text, air, iso",
+    [
+        ("23:59:59", AIR, "23:59:59"),
+        ("23時59分59秒", AIR, "23:59:59"),
+        ("7月5日 9:30:15", AIR, "2023-07-05T09:30:15"),
+        ("25時30分", AIR, "01:30"),  # a TV listing's 25時 is 1:00 of the next day
+        ("深夜24:00", AIR, "00:00"),
+        ("7月5日(水)25時", AIR, "2023-07-06T01:00"),
+        ("7月13日 AM 4:59", None, "XXXX-07-13"),  # EDTF has no unspecified year in a date-time: the date alone
+    ],
+)
+def test_time_iso(extract, text, air, iso):
+    f = one(extract, text, air)
+    assert (f.text, f.iso) == (text, iso)
+
+
+@pytest.mark.parametrize(
+    "text, iso, value, unit",
+    [
+        ("59分59秒", "PT59M59S", 3599, "秒"),
+        ("59秒", "PT59S", 59, "秒"),
+        ("1時間30分", "PT1H30M", 90, "分"),
+        ("1年2ヶ月", "P1Y2M", 14, "か月"),
+        ("1年2ヶ月10日", "P1Y2M10D", None, None),  # no exact common unit
+        ("1世紀近く", "P100Y", 100, "年"),
+    ],
+)
+def test_duration_of_several_units(extract, text, iso, value, unit):
+    f = one(extract, text)
+    assert (f.text, f.kind, f.iso, f.value, f.unit) == (text, "duration", iso, value, unit)
+
+
+def test_half_words_are_lengths_of_time(extract):
+    f = one(extract, "半年")
+    assert (f.kind, f.iso, f.value, f.unit) == ("duration", "P0.5Y", 0.5, "年")
+    assert extract("半月板", AIR) == []  # a knee part
+
+
+@pytest.mark.parametrize("text", ["30時", "13/8", "1時間目", "24年度"])
+def test_pieces_of_other_words_are_not_figures(extract, text):
+    """30時 is no 0時, 13/8 no year 13, 1時間目 a school period, 24年度 a fiscal year we cannot place (not 24 years)."""
+    assert extract(text, AIR) == []
+
+
+def test_a_year_below_100_is_a_length_of_time(extract):
+    f = one(extract, "1年くらい")
+    assert (f.kind, f.iso, f.qualifier) == ("duration", "P1Y", "approx")
+
+
+def test_era_fiscal_year(extract):
+    assert one(extract, "令和6年度").iso == "2024-04/2025-03"
+
+
+@pytest.mark.parametrize(
+    "text, air, iso",
+    [
+        ("再来週", "2023-07-05", "2023-W29"),
+        ("先々週", "2023-07-05", "2023-W25"),
+        ("再来月", "2023-07-05", "2023-09"),
+        ("先々月", "2023-07-05", "2023-05"),
+        ("一昨昨日", "2023-07-05", "2023-07-02"),
+        ("おととし", "2023-07-05", "2021"),
+        ("今年度", "2024-02-10", "2023-04/2024-03"),  # in February this fiscal year began the April before
+        ("来年度", "2024-02-10", "2024-04/2025-03"),
+    ],
+)
+def test_relative_words_read_whole(extract, text, air, iso):
+    f = one(extract, text, air)
+    assert (f.text, f.iso) == (text, iso)
+
+
+def test_matsujitsu_is_the_last_day_exactly(extract):
+    f = one(extract, "2021年7月末日")
+    assert (f.iso, f.qualifier) == ("2021-07-31", None)
+
+
+def test_qualifier_before_ago_or_later(extract):
+    """1年ほど前 is about a year ago: ほど stands before 前 (ago), inside ja-timex's match."""
+    f = one(extract, "1年ほど前")
+    assert (f.iso, f.qualifier) == ("P1Y", "approx")
+    assert one(extract, "1年前").qualifier is None

@@ -249,11 +249,11 @@ def test_files_go_under_formats_by_episode_id_and_no_id_leaves_the_folder(tmp_pa
     episodes = [audio_episode(SHOW[:2], i) for i in ids]
     failed = audio_episode(SHOW[:2], "failed.ogg")
     failed.status = "error"
-    write_outputs(out, [*episodes, failed], CONFIG.output)
+    write_outputs(out, [*episodes, failed], CONFIG.output, CONFIG.alerts.clip)
     written = sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file())
     expected = [f"{FORMATS_DIR}/{i}.{f}" for i in ("shows/a.mp3", "shows/a.txt", "a.mp3.srt/b.ogg") for f in FORMATS]
     expected += [f"{FORMATS_DIR}/a.mp3.{f}" for f in FORMATS if f != "srt"]  # a.mp3.srt is b.ogg's folder
-    assert written == sorted([*expected, EPISODES_FILE, "manifest.json", "turns.jsonl"])
+    assert written == sorted([*expected, EPISODES_FILE, "alerts.jsonl", "manifest.json", "turns.jsonl"])
     assert all(format_path(out, i, "srt") is None for i in ids[4:])
     assert "no safe place" in caplog.text and "../up.ogg" in caplog.text
     srt_file = out / FORMATS_DIR / "shows" / "a.mp3.srt"
@@ -266,7 +266,7 @@ def test_files_go_under_formats_by_episode_id_and_no_id_leaves_the_folder(tmp_pa
         _, marker, host, _pid, rest = live.name.split(".", 4)
     live.with_name(f".{marker}.{host}.{dead.pid}.{rest}").write_text("half", encoding="utf-8")
     episodes[0].speakers[0].name = "山田一郎"  # a rerun replaces what it writes
-    write_outputs(out, episodes[:1], CONFIG.output.model_copy(update={"formats": ["srt"]}))
+    write_outputs(out, episodes[:1], CONFIG.output.model_copy(update={"formats": ["srt"]}), CONFIG.alerts.clip)
     assert "山田一郎：" in srt_file.read_text(encoding="utf-8")
     assert not list(out.rglob(f"{TEMP_PREFIX}*"))
 
@@ -276,10 +276,10 @@ def test_a_full_disk_replaces_no_file_and_an_empty_list_writes_none(tmp_path, mo
     episode = audio_episode(SHOW[:2])
     renamed, real_replace = [], os.replace
     monkeypatch.setattr(os, "replace", lambda src, dst: (renamed.append(Path(dst)), real_replace(src, dst)))
-    write_outputs(out, [episode], CONFIG.output)
+    write_outputs(out, [episode], CONFIG.output, CONFIG.alerts.clip)
     monkeypatch.undo()
     names = [p.name if p.parent == out else FORMATS_DIR for p in renamed]  # the manifest, then the staged files:
-    assert names == ["manifest.json", *[FORMATS_DIR] * len(FORMATS), EPISODES_FILE, "turns.jsonl"]  # formats first
+    assert names == ["manifest.json", *[FORMATS_DIR] * len(FORMATS), EPISODES_FILE, "turns.jsonl", "alerts.jsonl"]  # formats first
     before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
     episode.turns[0].text = episode.turns[1].text = "変わった"
 
@@ -288,12 +288,12 @@ def test_a_full_disk_replaces_no_file_and_an_empty_list_writes_none(tmp_path, mo
 
     monkeypatch.setattr(os, "fsync", full)
     with pytest.raises(DiskFullError, match=rf"could not write {out}/{FORMATS_DIR}/"):
-        write_outputs(out, [episode], CONFIG.output)
+        write_outputs(out, [episode], CONFIG.output, CONFIG.alerts.clip)
     monkeypatch.undo()
     assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
 
     other = tmp_path / "other"
-    write_outputs(other, [episode], CONFIG.output.model_copy(update={"formats": []}))
+    write_outputs(other, [episode], CONFIG.output.model_copy(update={"formats": []}), CONFIG.alerts.clip)
     assert not (other / FORMATS_DIR).exists() and (other / EPISODES_FILE).is_file()
 
 

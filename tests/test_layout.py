@@ -19,7 +19,7 @@ ALLOWED = {
     "engine": {"records", "config", "text", "lib", "errors", "files"},
     "stages": {"engine", "lib", "text", "records", "config", "errors", "files"},
     "plan": {"stages", "engine", "config", "records"},
-    "search": {"records", "config", "text", "engine", "errors", "files"},
+    "search": {"records", "config", "text", "lib", "engine", "errors", "files"},
     "report": {"records", "config", "engine", "errors", "files"},
     "cli": {"plan", "engine", "search", "report", "lib", "text", "records", "config", "errors", "files"},
     "__main__": {"cli"},

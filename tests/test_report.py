@@ -147,7 +147,7 @@ def make_audio(path: Path) -> Path:
 
 
 def make_output(folder: Path, episodes) -> Path:
-    write_outputs(folder, list(episodes), CONFIG.output)
+    write_outputs(folder, list(episodes), CONFIG.output, CONFIG.alerts.clip)
     return folder
 
 

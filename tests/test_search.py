@@ -359,3 +359,138 @@ def test_article_search_equals_the_substring_scan(tmp_path, article_text):
     by_entity = {h.record["id"] for h in hits(db, entity="富士通Japan")}
     assert by_entity == {r["id"] for r in records if any("富士通Japan" in (e["name"], e["text"]) for e in r["entities"])}
     assert by_entity and len(by_entity) < len(records)
+
+
+# --- reading search (pipeline search --reading TERM) -------------------------------------------------------------
+
+# ASR spellings of names, as in the generated shows (docs: "Readings recover names"), and near misses.
+READING_TURNS = [
+    turn("news_2024-04-01", 0, "今日は藤ツの新製品の話です。", "SPEAKER_00", "山田太郎", air_date="2024-04-01"),
+    turn("news_2024-04-01", 1, "福岡県のむなかたしで会議がありました。", "SPEAKER_01", "佐藤花子", air_date="2024-04-01"),
+    turn("news_2024-04-02", 0, "ハセガハさんに聞きます。", "SPEAKER_00", "山田太郎", air_date="2024-04-02",
+         show="夕方ニュース"),
+    turn("news_2024-04-02", 1, "フジツカさんとひたちなか市へ。", air_date="2024-04-02", show="夕方ニュース"),
+    turn("news_2024-04-02", 2, "富士通Japanと日立の件、長谷川さんも。", "SPEAKER_01", "佐藤花子",
+         [("富士通Japan", "富士通Japan")], air_date="2024-04-02", show="夕方ニュース"),
+    turn("news_2024-04-03", 0, "フジスの新製品。東京と大阪で。", air_date="2024-04-03"),
+]  # fmt: skip
+ONE_OFF_FROM_THREE = load_config(overrides=["search.highlight_start=【", "search.highlight_end=】",
+                                            "search.reading_one_off_min_morae=3"]).search  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def reader():
+    from pipeline.text.reader import Reader
+
+    return Reader()
+
+
+@pytest.fixture
+def reading_index(tmp_path, reader):
+    db = tmp_path / "search.sqlite"
+    build_index(write_turns(tmp_path / "out", READING_TURNS), db, reader)
+    return db
+
+
+def by_reading(db, term, reader, text="", options=OPTIONS, **filters):
+    q = Query(text=text, speaker=filters.get("speaker"), entity=filters.get("entity"), show=filters.get("show"),
+              since=filters.get("since"), until=filters.get("until"), limit=EVERYTHING, reading=term)  # fmt: skip
+    return search(db, q, options, reader)
+
+
+def found(hits_):
+    """(turn text, the matched text, score) of each hit, in rank order."""
+    return [(h.record["text"], h.reading["text"], h.score) for h in hits_]
+
+
+def test_reading_finds_what_asr_wrote_and_marks_it_in_the_snippet(reading_index, reader):
+    (hit,) = by_reading(reading_index, "宗像市", reader)
+    assert hit.snippet == "福岡県の【むなかたし】で会議がありました。"  # の glued to む by Sudachi (のむ|なか|たし)
+    assert hit.reading == {"text": "むなかたし", "key": "ムナカタシ", "term_key": "ムナカタシ", "score": 1.0,
+                           "span": [4, 9]}  # fmt: skip
+    # Same reading: 藤ツ and 富士通 itself (inside mode C's one word 富士通Japan), the later air date first.
+    hits_ = by_reading(reading_index, "富士通", reader)
+    assert found(hits_) == [(READING_TURNS[4]["text"], "富士通", 1.0), (READING_TURNS[0]["text"], "藤ツ", 1.0)]
+    assert hits_[1].snippet == "今日は【藤ツ】の新製品の話です。"
+    assert hits_[1].reading["key"] == "フジツ" and hits_[1].reading["span"] == [3, 5]
+    assert found(by_reading(reading_index, "ふじつう", reader)) == found(hits_)  # kana: its own reading
+    # Each word keyed on its own: 大阪 (オサカ) after と is not lost to the long vowel rule (joined: トオサカ -> トサカ).
+    assert found(by_reading(reading_index, "大阪", reader)) == [(READING_TURNS[5]["text"], "大阪", 1.0)]
+
+
+def test_one_mora_off_only_for_long_terms(reading_index, reader):
+    # 長谷川 (ハセガワ, 4 morae >= search.reading_one_off_min_morae): ハセガハ is one off, ranked below the same reading.
+    assert found(by_reading(reading_index, "長谷川", reader)) == [(READING_TURNS[4]["text"], "長谷川", 1.0),
+                                                                  (READING_TURNS[2]["text"], "ハセガハ", 0.75)]  # fmt: skip
+    # 富士通 (フジツ, 3 morae): フジス is one off too, but a short name one off is another word.
+    assert "フジス" not in {h.reading["text"] for h in by_reading(reading_index, "富士通", reader)}
+    loose = by_reading(reading_index, "富士通", reader, options=ONE_OFF_FROM_THREE)  # the option decides
+    assert ("フジスの新製品。東京と大阪で。", "フジス", 0.6667) in found(loose)
+
+
+def test_a_short_term_hits_whole_words_only(reading_index, reader):
+    # フジツ starts フジツカ (藤塚) and ヒタチ starts ひたちなか: no hits there, only the words themselves.
+    assert {h.record["id"] for h in by_reading(reading_index, "富士通", reader)} == {"news_2024-04-02#2",
+                                                                                    "news_2024-04-01#0"}  # fmt: skip
+    assert found(by_reading(reading_index, "日立", reader)) == [(READING_TURNS[4]["text"], "日立", 1.0)]
+    assert found(by_reading(reading_index, "藤塚", reader))[0] == (READING_TURNS[3]["text"], "フジツカ", 1.0)
+
+
+def test_reading_works_with_the_filters_and_a_text_query(reading_index, reader):
+    def ids(**kw):
+        return [h.record["id"] for h in by_reading(reading_index, "富士通", reader, **kw)]
+
+    assert ids() == ["news_2024-04-02#2", "news_2024-04-01#0"]
+    assert ids(speaker="山田") == ["news_2024-04-01#0"]
+    assert ids(show="夕方") == ["news_2024-04-02#2"]
+    assert ids(since="2024-04-02") == ["news_2024-04-02#2"] and ids(until="2024-04-01") == ["news_2024-04-01#0"]
+    assert ids(entity="富士通Japan") == ["news_2024-04-02#2"]
+    assert ids(text="新製品") == ["news_2024-04-01#0"]  # both: フジスの新製品 holds the text, not the reading
+    assert ids(text="会議") == []
+    (hit,) = by_reading(reading_index, "富士通", reader, text="新製品")
+    assert hit.snippet == "今日は【藤ツ】の【新製品】の話です。"
+    with pytest.raises(SearchError, match="no reading"):
+        by_reading(reading_index, "、。", reader)
+
+
+def test_an_index_without_readings_is_refused_then_upgraded(tmp_path, reader):
+    db = tmp_path / "search.sqlite"
+    out = write_turns(tmp_path / "out", READING_TURNS)
+    build_index(out, db, reader)
+    with sqlite3.connect(db) as conn:  # what the previous version wrote: format 3, no turn_readings
+        conn.execute("DROP TABLE turn_readings")
+        conn.execute("UPDATE meta SET value = '3' WHERE key = 'format'")
+    with pytest.raises(SearchError, match="run `pipeline index`"):  # never an empty answer
+        by_reading(db, "富士通", reader)
+    assert build_index(out, db, reader).unchanged == 3  # upgraded in place: every turn read anew
+    assert [h.reading["text"] for h in by_reading(db, "富士通", reader)] == ["富士通", "藤ツ"]
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("SELECT count(*) FROM turn_readings").fetchone()[0] == len(READING_TURNS)
+
+    changed = [{**READING_TURNS[0], "text": "藤ツの話はここまで。"}, READING_TURNS[1]]
+    build_index(write_turns(tmp_path / "day2", changed), db, reader)  # an updated episode's old keys go
+    assert [h.reading["text"] for h in by_reading(db, "富士通", reader)] == ["富士通", "藤ツ"]
+    assert by_reading(db, "富士通", reader)[1].snippet == "【藤ツ】の話はここまで。"
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("SELECT count(*) FROM turn_readings").fetchone()[0] == len(READING_TURNS)
+
+
+def test_cli_reading_search(tmp_path):
+    out = write_turns(tmp_path / "out", READING_TURNS)
+    runner = CliRunner()
+    assert runner.invoke(cli, ["index", str(out)]).exit_code == 0
+    result = runner.invoke(cli, ["search", "--reading", "長谷川", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    defaults = load_config().search
+    mark = f"{defaults.highlight_start}ハセガハ{defaults.highlight_end}"
+    assert result.output.splitlines()[2:] == [
+        "2. 夕方ニュース  2024-04-02  turn 0  山田太郎  score 0.75  reading ハセガハ ~ ハセガワ",
+        f"   {mark}さんに聞きます。",
+    ]
+    result = runner.invoke(cli, ["search", "新製品", "--reading", "富士通", "--json", "-o", str(out)])
+    (line,) = [json.loads(line) for line in result.output.splitlines()]
+    assert line["id"] == "news_2024-04-01#0" and line["score"] == 1.0
+    assert line["reading"] == {"text": "藤ツ", "key": "フジツ", "term_key": "フジツ", "score": 1.0, "span": [3, 5]}
+    assert "--reading TERM" in runner.invoke(cli, ["search", "--help"]).output
+    bad = runner.invoke(cli, ["search", "--reading", "。", "-o", str(out)])
+    assert bad.exit_code == 1 and "no reading" in bad.output

@@ -395,6 +395,38 @@ class SearchOptions(Record):
     export_dir: NonEmpty | None = doc("folder for pipeline export; null = <output>/export")
     es_analyzer: EsAnalyzer = doc("text analysis of the exported mapping: bigram (built-in filters, any cluster) or "
                                   "kuromoji (words; needs the analysis-kuromoji plugin)")  # fmt: skip
+    reading_one_off_min_morae: int = doc("pipeline search --reading: a term of at least this many morae also finds "
+                                         "text whose reading is one mora off (ハセガハ for ハセガワ)", ge=3)  # fmt: skip
+
+
+ClipFormat = Literal["mp3", "ogg", "wav"]
+
+
+class ClipOptions(Record):
+    """Audio clips of alerts (pipeline/lib/clips.py): the sentence of the mention, padded and faded."""
+
+    folder: PlainName = doc("folder in the output folder for the clips (<output>/<folder>/<alert id>.<format>)")
+    pad_s: float = doc("seconds of audio kept before and after the sentence", ge=0, le=60)
+    fade_ms: int = doc("fade-in and fade-out, in milliseconds", ge=0, le=5000)
+    max_s: float = doc("longest clip in seconds: a longer sentence is cut to this, centred on the mention", gt=0)
+    format: ClipFormat = doc("mp3 or ogg (encoded by the ffmpeg of imageio-ffmpeg), or wav")
+    bitrate: NonEmpty = doc("encoder bit rate for mp3 and ogg (ffmpeg's form: 64k)")
+
+
+class AlertsOptions(Record):
+    """Watchlists and alerts (pipeline/stages/alerts.py): every mention of a watched term, written to alerts.jsonl."""
+
+    enabled: bool = doc("match the watchlists and write <output>/alerts.jsonl")
+    watchlists_dir: NonEmpty = doc("folder of watchlist files (<name>.yaml, one per client)")
+    watchlists: list[NonEmpty] = doc("names of the watchlists used (file stems); [] = every file in the folder")
+    context_chars: int = doc("characters of the turn kept on each side of the sentence as its context", ge=0)
+    reading: bool = doc("also match ASR spellings of a term by their reading (富士通 written 藤ツ)")
+    min_reading_score: float = doc("weakest reading match alerted (1 = same reading)", ge=0, le=1)
+    titles: list[NonEmpty] = doc("titles after a watched person's family name that make it a mention of them (芹沢大臣), "
+                                 "in an episode that names them in full")  # fmt: skip
+    clips: bool = doc("cut an audio clip of every alert on audio (pipeline run --clips); a watchlist may ask for "
+                      "clips itself (clips: true)")  # fmt: skip
+    clip: ClipOptions
 
 
 class ReportOptions(Record):
@@ -457,6 +489,7 @@ class Config(Record):
     models: ModelsOptions
     output: OutputOptions
     search: SearchOptions
+    alerts: AlertsOptions
     report: ReportOptions
     runner: RunnerOptions
 

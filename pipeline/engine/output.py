@@ -1,4 +1,5 @@
-"""The run's output files: episodes.jsonl (one line per input), turns.jsonl (one line per turn) and manifest.json.
+"""The run's output files: episodes.jsonl (one line per input), turns.jsonl (one line per turn), alerts.jsonl (one
+line per mention of a watched term) and manifest.json.
 
 Both JSONL files are written to temps first, so a failed write (disk full) replaces neither. Their renames are
 two steps, though: a run killed between them would leave a new episodes.jsonl beside an old turns.jsonl. So
@@ -11,6 +12,10 @@ formats/<episode id>.<format>: staged with the JSONL files, so a failed write re
 renamed before them, so a new episodes.jsonl comes with new format files. The manifest does not list them: they
 are views of episodes.jsonl that no command reads back, and listing them would make every `pipeline index` hash
 a file per episode and format, and refuse the folder after a user edits a subtitle file.
+
+Alerts that asked for a clip (alerts.clips, a watchlist's `clips: true`) get it cut from the source audio
+(pipeline/lib/clips.py) and staged with the rest, under <clip folder>/<episode id>.alert<n>.<format>. A clip that
+cannot be cut (the source moved, a damaged stretch) is logged and its alert says `clip: null`; the run goes on.
 """
 
 from __future__ import annotations
@@ -22,16 +27,19 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from pipeline.config import OutputOptions
+from pipeline.config import ClipOptions, OutputOptions
 from pipeline.errors import DiskFullError
 from pipeline.files import DISK_FULL, StagedFiles, atomic_write_json, remove_stale_temp_files, sha256_file
 from pipeline.engine.formats import render
-from pipeline.records import Episode, Record, doc, from_dict, to_dict, turn_records
+from pipeline.text.sentences import time_of
+from pipeline.lib.clips import cut_clip
+from pipeline.records import Episode, Record, alert_records, doc, from_dict, to_dict, turn_records
 
 log = logging.getLogger(__name__)
 
 EPISODES_FILE = "episodes.jsonl"
 TURNS_FILE = "turns.jsonl"
+ALERTS_FILE = "alerts.jsonl"
 MANIFEST_FILE = "manifest.json"
 FORMATS_DIR = "formats"
 NAME_MAX = 255  # bytes in one file name, on the common Linux and macOS file systems
@@ -56,19 +64,23 @@ def episode_record(episode: Episode, options: OutputOptions) -> dict[str, Any]:
     return record
 
 
-def write_outputs(output_dir: Path, episodes: list[Episode], options: OutputOptions) -> None:
-    """episodes.jsonl (one line per input), turns.jsonl (one line per turn of the episodes that worked), the
-    manifest naming them, and the episodes' files under formats/; DiskFullError (the previous files kept) when
-    there is no room for them."""
+def write_outputs(output_dir: Path, episodes: list[Episode], options: OutputOptions, clips: ClipOptions) -> None:
+    """episodes.jsonl (one line per input), turns.jsonl (one line per turn of the episodes that worked),
+    alerts.jsonl, the manifest naming them, the episodes' files under formats/ and the alerts' clips;
+    DiskFullError (the previous files kept) when there is no room for them."""
     turns = [to_dict(r) for e in episodes for r in turn_records(e)]
     try:
         with StagedFiles() as staged:
             stage_formats(staged, output_dir, episodes, options)  # first: renamed first (module docstring)
+            stage_clips(staged, output_dir, episodes, clips)  # sets `clip: null` where none was cut
+            alerts = [to_dict(a) for a in alert_records(episodes)]
             staged.write_jsonl(output_dir / EPISODES_FILE, (episode_record(e, options) for e in episodes))
             staged.write_jsonl(output_dir / TURNS_FILE, turns)
+            staged.write_jsonl(output_dir / ALERTS_FILE, alerts)
             manifest = Manifest(files={
                 EPISODES_FILE: OutputFile(sha256=staged.sha256(output_dir / EPISODES_FILE), lines=len(episodes)),
                 TURNS_FILE: OutputFile(sha256=staged.sha256(output_dir / TURNS_FILE), lines=len(turns)),
+                ALERTS_FILE: OutputFile(sha256=staged.sha256(output_dir / ALERTS_FILE), lines=len(alerts)),
             })  # fmt: skip
             atomic_write_json(output_dir / MANIFEST_FILE, to_dict(manifest))  # first: see the module docstring
             staged.commit()
@@ -80,13 +92,56 @@ def write_outputs(output_dir: Path, episodes: list[Episode], options: OutputOpti
         raise
 
 
+def safe_path(output_dir: Path, relative: str) -> Path | None:
+    """output_dir/relative, or None for a path that would leave the folder (absolute, empty, `.` or `..` parts)
+    or whose names are too long for the file system."""
+    parts = relative.split("/")
+    if any(p in ("", ".", "..") or "\0" in p or len(p.encode("utf-8", "surrogateescape")) > NAME_MAX for p in parts):
+        return None
+    return output_dir.joinpath(*parts)
+
+
+def stage_clips(staged: StagedFiles, output_dir: Path, episodes: list[Episode], options: ClipOptions) -> None:
+    """The clip of every alert that names one, cut from its episode's source audio and staged; an alert whose clip
+    cannot be cut or placed gets `clip: null` and a warning."""
+    for folder, _, _ in os.walk(output_dir / options.folder):
+        if removed := remove_stale_temp_files(Path(folder)):
+            log.info("removed %d temp file(s) left by an interrupted run in %s", removed, folder)
+    for episode in episodes:
+        for alert in episode.alerts if episode.status == "ok" else []:
+            if alert.clip is None:
+                continue
+            path = safe_path(output_dir, alert.clip)
+            try:
+                if path is None or path.is_dir():
+                    raise ValueError(f"no safe place for it under {output_dir}")
+                clip = cut_clip(Path(episode.source.path), _sentence_time(episode, alert), (alert.start, alert.end),
+                                options)  # fmt: skip
+                staged.write_bytes(path, clip.data)
+            except OSError as e:
+                if e.errno in DISK_FULL:
+                    raise
+                log.warning("clip of %s not written: %s", alert.id, e.strerror or e)
+                alert.clip = None
+            except Exception as e:  # noqa: BLE001 - a clip is an extra: the alert stays, without it
+                log.warning("clip of %s not written: %s", alert.id, e)
+                alert.clip = None
+
+
+def _sentence_time(episode: Episode, alert) -> tuple[float, float]:
+    """Seconds of the alert's sentence: the words of the turn under it (the mention's own time without words)."""
+    turn = next((t for t in episode.turns if t.id == alert.turn), None)
+    if turn is not None and alert.span is not None:
+        a = turn.text.find(alert.sentence)
+        if a >= 0 and (time := time_of(turn, a, a + len(alert.sentence))):
+            return time[0], time[1]
+    return alert.start, alert.end
+
+
 def format_path(output_dir: Path, episode_id: str, fmt: str) -> Path | None:
     """OUTPUT/formats/<episode id>.<fmt> (shows/a.mp3 -> formats/shows/a.mp3.srt), or None for an id that would
     leave that folder (absolute, empty, `.` or `..` parts) or whose names are too long for the file system."""
-    parts = [*episode_id.split("/")[:-1], f"{episode_id.split('/')[-1]}.{fmt}"]
-    if any(p in ("", ".", "..") or "\0" in p or len(p.encode("utf-8", "surrogateescape")) > NAME_MAX for p in parts):
-        return None
-    return output_dir.joinpath(FORMATS_DIR, *parts)
+    return safe_path(output_dir, f"{FORMATS_DIR}/{episode_id}.{fmt}")
 
 
 def stage_formats(staged: StagedFiles, output_dir: Path, episodes: list[Episode], options: OutputOptions) -> None:

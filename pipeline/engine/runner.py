@@ -84,7 +84,7 @@ class Runner:
                 self.progress.close()
                 self.executor.close()
             episodes = [t.episode for t in tasks]
-            write_outputs(self.output_dir, episodes, self.config.output)
+            write_outputs(self.output_dir, episodes, self.config.output, self.config.alerts.clip)
             return episodes
 
     def weight(self, task: Task) -> float:

@@ -33,7 +33,7 @@ def blank_episode(path: Path, episode_id: str, sha256: str, kind: str, size: int
         ),
         show=Show(profile=None, name=None, station=None, air_date=None, air_date_from=None), context=None,
         transcription=None, duration=None, text="", segments=[], summary=None, dedup=None, diarization=None,
-        speakers=[], turns=[], entities=[], figures=[], notes=[], error=None,
+        speakers=[], turns=[], entities=[], figures=[], alerts=[], notes=[], error=None,
         provenance=Provenance(pipeline_version=__version__, config_hash=config_hash, models={}, stages=[]),
     )  # fmt: skip
 

@@ -31,11 +31,9 @@ from itertools import product
 from rapidfuzz.distance import Levenshtein
 
 from pipeline.config import CorrectOptions
-from pipeline.lib.lexicon import Lexicon, Term, morae, phonetic_key
+from pipeline.lib.lexicon import SPOKEN, Lexicon, Term, morae, phonetic_key, spoken_reading
 from pipeline.text.normalise import fold, is_hiragana, is_japanese, is_kana, is_kanji, is_katakana, katakana
 
-# How particles sound (Sudachi gives the spelling's reading: は -> ハ, said ワ).
-_SPOKEN = {"は": "ワ", "へ": "エ", "を": "オ"}
 _BREAKS = {"補助記号", "空白", "記号"}  # a name never runs across punctuation
 _NOT_FIRST = {"助詞", "助動詞", "補助記号", "空白", "記号", "接尾辞"}
 _NAME_PARTS = {"名詞", "接頭辞", "接尾辞"}
@@ -85,11 +83,10 @@ def pieces(text: str, reader) -> list[Piece]:
     out = []
     for start, end, m in reader.tokenize(text):
         surface, pos = m.surface(), tuple(m.part_of_speech())
-        own = _SPOKEN.get(surface) if pos[0] == "助詞" else None
         if pos[0] == "空白":  # Whisper's spaces between chunks (スカイラーク ホールディングス): silent
             out.append(Piece(start, end, surface, ("",), (), pos, True))
             continue
-        readings = [own or katakana(m.reading_form())]
+        readings = [spoken_reading(m)]
         if m.is_oov():
             readings += reader.readings(surface)
         sounds: list[str] = []
@@ -141,7 +138,7 @@ def _one_word(span: list[Piece]) -> bool:
     """One dictionary word of two or more characters (with a particle after it, unless the particle is said
     otherwise than written, ハセガ|は = ハセガワ): a homophone, a word as written, not a mishearing (帰省 is not 規制,
     システムで is not システムディ)."""
-    if len(span) > 1 and span[-1].kind == "助詞" and span[-1].surface not in _SPOKEN:
+    if len(span) > 1 and span[-1].kind == "助詞" and span[-1].surface not in SPOKEN:
         span = span[:-1]
     return len(span) == 1 and span[0].known and len(span[0].surface) >= 2
 
@@ -185,9 +182,13 @@ def _inner_space(words: list[Piece], j: int) -> bool:
             and is_japanese(words[j - 1].surface[-1]) and is_japanese(words[j + 1].surface[0]))  # fmt: skip
 
 
-def find_edits(text: str, unsure: list[bool] | None, lexicon: Lexicon, reader, options: CorrectOptions) -> list[Edit]:
+def find_edits(text: str, unsure: list[bool] | None, lexicon: Lexicon, reader, options: CorrectOptions,
+               kana_names: bool = False) -> list[Edit]:
     """Corrections for one text (a segment). `unsure[i]` says whether the decoder was unsure of the word holding
-    character i (probability below options.unsure_below); None = no probabilities (a transcript)."""
+    character i (probability below options.unsure_below); None = no probabilities (a transcript). With
+    `kana_names`, a whole run in hiragana may also be a near reading of a long entry whatever parts of speech the
+    analyser gives its pieces (しなの|めこう|すけ for 東雲康介): for a small lexicon of names asked for (a watchlist),
+    not for the national one, where such runs of ordinary words find some entry one mora off."""
     words = pieces(text, reader)
     protected: list[tuple[int, int]] = []
     candidates: list[Edit] = []
@@ -210,8 +211,8 @@ def find_edits(text: str, unsure: list[bool] | None, lexicon: Lexicon, reader, o
                     protected.append((start, end))  # part of a misspelt name (経済産業賞)
                 continue
             if is_hiragana(original):
-                if not _whole_kana_run(words, i, j):
-                    continue
+                if not _whole_kana_run(words, i, j) or any(p.kind == "形容詞" for p in span):
+                    continue  # a run with an adjective is words (も|おかしい), however it reads (真岡市)
             elif first.kind in _NOT_FIRST or not _can_be_name(span, original):
                 continue
             if _one_word(span):
@@ -221,7 +222,8 @@ def find_edits(text: str, unsure: list[bool] | None, lexicon: Lexicon, reader, o
             doubt = Doubt(odd=_odd_writing(span, original), unknown=unknown,
                           unsure=unsure is None or any(unsure[start:end]))  # fmt: skip
             candidates += [replace(e, original=written) for e in
-                           _span_edits(span, original, start, end, doubt, addressed, lexicon, options)]  # fmt: skip
+                           _span_edits(span, original, start, end, doubt, addressed, lexicon, options,
+                                       kana_names and is_hiragana(original))]  # fmt: skip
     places = place_edits(words, text, lexicon, reader, options)
     # a name inside a place's name is not that name (the company 鈴木 in 鈴木市 after 石川県)
     protected = [(a, b) for a, b in protected if not any(e.start <= a and b <= e.end and b - a < e.end - e.start
@@ -302,11 +304,11 @@ class Doubt:
 
 
 def _span_edits(span: list[Piece], original: str, start: int, end: int, doubt: Doubt, addressed: bool,
-                lexicon: Lexicon, options: CorrectOptions) -> list[Edit]:  # fmt: skip
+                lexicon: Lexicon, options: CorrectOptions, kana_name: bool) -> list[Edit]:  # fmt: skip
     """The best edit of one run of words, if one entry fits it better than any other. Exact readings need odd
     writing for a national entry (a run of ordinary words that reads like a company is not one), or at least two
     words for an entry of the episode's own; near readings need an unknown word and an unsure decoder."""
-    nouns = all(p.kind in _NAME_PARTS or not p.known for p in span)
+    nouns = kana_name or all(p.kind in _NAME_PARTS or not p.known for p in span)
     fuzzy = doubt.unsure and nouns and (doubt.unknown or len(span) >= 2)
     best: dict[str, Edit] = {}  # by written form
     for reading, by_sound in _variants(span):

@@ -3,7 +3,8 @@
 A pure-function library: `FigureExtractor()(text, air_date)` returns `Figure` records. pynormalizenumexp finds
 numbers with counters (it reads 二兆円, 1,291件, 10割, 十数件, １，２００円), ja-timex finds dates, times and
 durations; the rules here add what they miss or get wrong (qualifiers, signs, 52の市区, exchange rates, relative
-dates, year resolution, the counted noun). Both libraries are loaded once per extractor, on first use.
+dates, periods of business news, centuries, year resolution, the counted noun). Both libraries are loaded once
+per extractor, on first use.
 
 Output forms (decisions, so that consumers can rely on them):
 
@@ -28,18 +29,41 @@ Output forms (decisions, so that consumers can rely on them):
   (the まで of 18日から19日まで closes the range).
 - `iso` (dates, times, durations; null for other kinds), ISO 8601 at the precision said:
   day "2023-06-17", month "2023-08", year "2024", ISO week "2023-W28" (来週), date+time "2023-07-13T04:59",
-  time "06:00"; intervals with "/": a date range "2023-05-23/2023-06-19", a time range "06:00/09:00",
-  a season "2024-09/2024-11" (春 3-5月, 夏 6-8月, 秋 9-11月, 冬 12-2月), a fiscal year (年度) "2024-04/2025-03",
-  上旬/中旬/下旬 "2024-03-01/2024-03-10" etc., a decade (90年代) "1990/1999"; 月末 is the month's last day with
-  qualifier approx.
+  time "06:00" (seconds when said: "23:59:59"); intervals with "/": a date range "2023-05-23/2023-06-19", a time
+  range "06:00/09:00", a season "2024-09/2024-11" (春 3-5月, 夏 6-8月, 秋 9-11月, 冬 12-2月), a fiscal year (年度)
+  "2024-04/2025-03", 上旬/中旬/下旬 "2024-03-01/2024-03-10" etc., a decade (90年代) "1990/1999"; 月末 is the
+  month's last day with qualifier approx (月末日: exactly).
+  Periods of business news are intervals of months: a quarter 2024年第1四半期 / 2024年Q1 / 2024年1Q
+  "2024-01/2024-03", 2024年度第1四半期 "2024-04/2024-06"; a months' period 2024年4〜6月期 "2024-04/2024-06"
+  (2023年度1-3月期 "2024-01/2024-03"); a half 2024年度上期 "2024-04/2024-09", 2024年上半期 / 2024年前半
+  "2024-01/2024-06"; a fiscal year by its closing month 2025年3月期 "2024-04/2025-03" (2025年3月期第1四半期
+  "2024-04/2024-06"). A quarter or half counts in the year said with it: a calendar year (年), a fiscal year from
+  April (年度) or the fiscal year closing in a month (年M月期). Intervals, not ISO 8601-2's sub-year groupings
+  (2024-33 a first quarter, 2024-40 a first half): a consumer filtering by date range reads both ends with any
+  ISO date parser (the season codes need an EDTF parser), and the quarters of a fiscal year closing in May are
+  no calendar quarters.
+  A century is an interval of years, strictly: 21世紀 "2001/2100", 19世紀前半 "1801/1850"; before the common era
+  the years are astronomical (ISO 8601 expanded, EDTF level 1): 紀元前202年 "-0201" (1 BC is "0000"), 紀元前3世紀
+  "-0299/-0200".
+  A TV listing's hour past midnight (25時) is the clock time of the next day: "01:00", and its date moves on a day
+  (7月5日25時 "2023-07-06T01:00"); 24時 is "00:00" (ISO 8601-1:2019 has no hour 24).
   An open end is not written into `iso`: 5月以降 is iso "2023-05" with qualifier at_least, so `iso` always parses
-  as a date, a time or an interval. Durations are ISO durations ("P3M", "PT30M") with `value` and `unit` too.
+  as a date, a time or an interval. Durations are ISO durations ("P3M", "PT30M") with `value` and `unit` too;
+  several units give the value in the last unit said when it converts exactly (1時間30分 → 90 分, 1年2か月 →
+  14 か月), else value and unit null (1年2か月10日). Minutes or seconds without an hour (30分, 59分59秒) are a
+  duration.
 - Year resolution: a date without a year takes the year (air year -1, 0 or +1) that puts it nearest the air
   date; a weekday in the text (6月17日(土)) first narrows the candidates to the years where that weekday is
   right. A day without a month (21日) takes the nearest month the same way. The end of a range inherits the
-  start's month and year and moves a year on if it would fall before the start. 来年/今年/昨年/去年/再来年/
-  一昨年, 来月/今月/先月, 来週/今週/先週, 今日/本日/きょう/明日/あす/昨日 count from the air date. Without an
-  air date the unknown year is written "XXXX" (ISO 8601-2 unspecified digits) and relative words get iso null.
+  start's month and year and moves a year on if it would fall before the start. A months' period without a year
+  (4〜6月期) resolves like a month range; a quarter or half without the year it counts in (第1四半期, 上期: a
+  company's first quarter is often April to June) gets iso null, and so does 3月期 (a fiscal year closing in March
+  of a year not said). 来年/今年/昨年/去年/再来年/一昨年/おととし, 来月/今月/先月/再来月/先々月,
+  来週/今週/先週/再来週/先々週, 今日/本日/きょう/明日/あす/明後日/明々後日/昨日/一昨日/一昨昨日 and
+  今世紀/前世紀/来世紀 count from the air date; 今年度/来年度 from the fiscal year it falls in (in February 2024,
+  今年度 is "2023-04/2024-03"). Without an air date the unknown year is written "XXXX" (ISO 8601-2 unspecified
+  digits: "XXXX-06-17", "XXXX-06", "XXXX-XX-18", "XXXX-04/XXXX-06") and relative words get iso null; a date-time
+  without its year keeps the date only ("XXXX-07-13"): EDTF has no unspecified digits in a date-time.
 - `counted` (count, money, percent, ratio and quantity figures; null for dates and times), the first rule
   that applies:
   1. 52の市区 / 123の自治体: the noun after の is the unit and what is counted;
@@ -56,8 +80,13 @@ Output forms (decisions, so that consumers can rely on them):
   A noun is a run of kanji/katakana/latin letters (allowing 上げ-style okurigana); no morphological analysis.
 - Not figures: a weekday alone (月曜), numbers inside URLs, a lone kanji 一 (一人, 一度: nearly always idiom),
   a kanji-numeral count inside a kanji word (六本木, 十人十色; 計三人 stays), 五輪, 5G,
-  前年 in 前年同月比 (it is the basis). Kanji-numeral dates (七月五日) are not read: ja-timex runs with
-  ignore_kansuji because its character offsets are wrong after a kanji numeral it has rewritten.
+  前年 in 前年同月比 (it is the basis), Q1/1Q without a year (a quiz question, 1Q84), 上期 inside a word
+  (計上期間), a century in a name (20世紀梨, 21世紀型) or with a part not placed (19世紀末, 今世紀中), a piece of
+  a longer number (30時 is no 0時, 23.5時 no 5時), an ordinal (1時間目, 1世紀目), 半月板, a fiscal year in two
+  digits (24年度: 平成 or 20xx; ja-timex reads 24 years). A number of years below 100 is a length of time
+  (1年くらい), never the year 1. Kanji numerals are read in dates only (三月十一日, 二〇二五年度: turned into digits
+  first, as ja-timex runs with ignore_kansuji: its character offsets are wrong after a kanji numeral it has
+  rewritten); 三時間 is not read.
 
 Input is processed line by line; `start`/`end` are offsets in the string given. Full-width ASCII is folded to
 ASCII for matching (same length, so offsets hold) and `text` is always the original surface.
@@ -70,9 +99,9 @@ import datetime as dt
 import re
 from dataclasses import dataclass, replace
 from functools import cached_property
-from typing import Any, Literal
+from typing import Any
 
-from pipeline.records import Figure
+from pipeline.records import Figure, Qualifier
 from pipeline.text.sentences import bounded
 
 # --- character classes and word tables (immutable) -------------------------------------------------------------
@@ -127,20 +156,46 @@ _URL = re.compile(r"https?://\S+")
 _SENTENCE_END = re.compile(r"[。！？!?]")
 _RANGE_MARK = re.compile(r"\s*(?:〜|~|ー|－|-|−|から)\s*")
 _AMPM_BEFORE = re.compile(r"(AM|PM|am|pm|a\.m\.|p\.m\.|午前|午後)\s*$")
-_REL_YEAR = re.compile(rf"(再来年|一昨年|来年|今年|本年|昨年|去年)(?!同|比)"
+_REL_YEAR = re.compile(rf"(再来年|一昨年|おととし|来年|今年|本年|昨年|去年)(?!同|比)"
                        rf"(?:(度)|の?(春|夏|秋|冬)(?![{_KANJI_KATA}])|(\d{{1,2}})月(?:(\d{{1,2}})日)?)?")
-_REL_MONTH = re.compile(r"(先月|今月|来月)(?!比)(?:(\d{1,2})日)?")
+_REL_MONTH = re.compile(r"(再来月|先々月|先月|今月|来月)(?!比)(?:(\d{1,2})日)?")
 # NHK style writes きょう/あす in kana: accept them only before a particle, punctuation or kanji (not きょうだい).
-_REL_DAY = re.compile(rf"(一昨日|昨日|今日|本日|明後日|明日|(?:きょう|あす|あした)(?=[はのもにへ、。,\s]|から|まで|[一-龥]|$))")
-_REL_WEEK = re.compile(r"(先週|今週|来週)")
-_YEAR_OFFSET = {"一昨年": -2, "昨年": -1, "去年": -1, "今年": 0, "本年": 0, "来年": 1, "再来年": 2}
-_MONTH_OFFSET = {"先月": -1, "今月": 0, "来月": 1}
-_DAY_OFFSET = {"一昨日": -2, "昨日": -1, "今日": 0, "本日": 0, "きょう": 0, "明日": 1, "あす": 1, "あした": 1, "明後日": 2}
-_WEEK_OFFSET = {"先週": -1, "今週": 0, "来週": 1}
+_REL_DAY = re.compile(r"(一昨昨日|一昨々日|一昨日|昨日|今日|本日|明々後日|明明後日|明後日|明日|"
+                      r"(?:きょう|あす|あした)(?=[はのもにへ、。,\s]|から|まで|[一-龥]|$))")
+_REL_WEEK = re.compile(r"(再来週|先々週|先週|今週|来週)")
+# 今世紀, not 前世紀的 (old-fashioned), 今世紀末 or 今世紀中 (a part of the century: not read)
+_REL_CENTURY = re.compile(rf"(前|今|来)世紀(?![{_KANJI_KATA}])")
+_YEAR_OFFSET = {"一昨年": -2, "おととし": -2, "昨年": -1, "去年": -1, "今年": 0, "本年": 0, "来年": 1, "再来年": 2}
+_MONTH_OFFSET = {"先々月": -2, "先月": -1, "今月": 0, "来月": 1, "再来月": 2}
+_DAY_OFFSET = {"一昨昨日": -3, "一昨々日": -3, "一昨日": -2, "昨日": -1, "今日": 0, "本日": 0, "きょう": 0, "明日": 1,
+               "あす": 1, "あした": 1, "明後日": 2, "明々後日": 3, "明明後日": 3}
+_WEEK_OFFSET = {"先々週": -2, "先週": -1, "今週": 0, "来週": 1, "再来週": 2}
+_CENTURY_OFFSET = {"前": -1, "今": 0, "来": 1}
 _SEASONS = {"春": (3, 5), "夏": (6, 8), "秋": (9, 11), "冬": (12, 14), "SP": (3, 5), "SU": (6, 8),
             "FA": (9, 11), "WI": (12, 14)}  # month 14 = February of the next year
-_MONTH_PARTS = ("上旬", "初旬", "中旬", "下旬", "末", "初め")
+_MONTH_PARTS = ("上旬", "初旬", "中旬", "下旬", "末日", "末", "初め")  # 末日 before 末: 3月末日 is not 3月末 + 日
 _DURATION_UNITS = {"Y": "年", "M": "か月", "W": "週", "D": "日", "TH": "時間", "TM": "分", "TS": "秒"}
+# Several units (1時間30分) convert exactly only within these chains: the value is given in the last unit said.
+_DURATION_FACTORS = {("Y", "M"): 12, ("W", "D"): 7, ("TH", "TM"): 60, ("TM", "TS"): 60}
+_NEXT_UNIT = {unit: smaller for unit, smaller in _DURATION_FACTORS}
+# What follows a year, never a length of time: 24年4〜6月期 is a year in two digits (which we do not place)
+_ABBREVIATED_YEAR_BEFORE = re.compile(r"\d{1,2}月|\d{1,2}[-~〜ー−]\d{1,2}月|第[1-4]四半期|[1-4]Q|Q[1-4]|上期|下期|上半期|下半期")
+# Words after a century that measure an amount of time (1世紀近く), where 頃, 前後 place a time (16世紀頃)
+_AMOUNT_WORDS = ("近く", "くらい", "ぐらい", "ばかり", "余り", "あまり")
+_ERAS = {"令和": 2018, "平成": 1988}  # era year 1 (元年) is base + 1
+# Periods of business and economic news: a quarter (第1四半期, 1Q, Q1), a half (上期, 下半期, 前半), a months'
+# period (4〜6月期, 1-3月期) and a fiscal year by its closing month (2025年3月期), with the year they count in: a
+# calendar year (2024年), a fiscal year from April (2024年度, 今年度) or a fiscal year closing in a month (2025年3月期).
+_PERIOD = re.compile(
+    r"(?<![\d.,/\-])"
+    r"(?:(?:(?P<year>\d{4})|(?P<era>令和|平成)(?P<era_year>\d{1,2}|元)|(?P<rel>再来|一昨|今|本|来|昨|去))年"
+    r"(?:(?P<fiscal>度)|(?P<closing>\d{1,2})月期)?(?:の(?=第|[1-4]Q|Q|上|下|前半|後半|\d))?)?"
+    r"(?:第(?P<quarter>[1-4])四半期|(?P<latin>[1-4]Q|Q[1-4])(?![A-Za-z\d])"
+    r"|(?P<half>上半期|下半期|上期|下期|前半|後半)"
+    r"|(?P<first>\d{1,2})月?[-~〜ー−](?P<last>\d{1,2})月(?P<ki>期)?(?![\d日])"
+    r"|(?P<closing_alone>\d{1,2})月期)?"
+)
+
 _COUNTED_KINDS = {"count", "money", "percent", "ratio", "quantity"}
 
 
@@ -158,6 +213,7 @@ class _When:
     part: str | None = None  # 上旬/中旬/下旬/末 of a month
     hour: int | None = None
     minute: int | None = None
+    second: int | None = None
     iso: str | None = None  # already resolved (relative words, seasons, fiscal years, durations)
 
     @property
@@ -231,7 +287,8 @@ class FigureExtractor:
     def line_figures(self, line: str, air: dt.date | None) -> list[Figure]:
         """Figures of one line (offsets in the line)."""
         norm = line.translate(_FOLD)
-        atoms = self._numbers(norm) + self._timex_atoms(norm) + _relative_atoms(norm, air)
+        # periods before ja-timex's atoms: on the same span (2021年前半) the period wins
+        atoms = self._numbers(norm) + _period_atoms(norm, air) + self._timex_atoms(norm) + _relative_atoms(norm, air)
         atoms = _drop_overlaps(atoms, [m.span() for m in _URL.finditer(norm)])
         atoms = _merge_temporal(norm, _attach_weekdays(norm, atoms))
         figures = [_to_figure(line, norm, a, air) for a in atoms]
@@ -301,13 +358,24 @@ class FigureExtractor:
             s, e = _locate(norm, tag.text, tag.span[0])
             if s < 0:
                 continue
+            if re.search(r"\d[.]?$", norm[:s]):
+                continue  # 30時 read as 0時, 23.5時 as 5時: a piece of a longer number
             if (m := re.fullmatch(r"(\d+)年", norm[s:e])) and norm.startswith("代", e):
                 atoms.append(_decade(s, e + 1, int(m.group(1))))  # 90年代: ja-timex reads 90 years
+                continue
+            if tag.type == "DURATION" and _ABBREVIATED_YEAR_BEFORE.match(norm, e):
+                continue  # 24年4〜6月期, 24年1Q: a year written with two digits, not 24 years
+            if norm[s:e].endswith("年") and norm.startswith("度", e):
+                # 令和6年度: ja-timex reads the year; 24年度 (a fiscal year we cannot place) it reads as 24 years
+                if tag.type == "DATE" and (m := re.fullmatch(r"(\d{4})-XX-XX", tag.value)) and int(m.group(1)) >= 1000:
+                    atoms.append(_Atom(s, e + 1, "date", when=_When(iso=_fiscal_iso(int(m.group(1))))))
                 continue
             atom = _timex_atom(norm, s, e, tag.type, tag.value, tag.text)
             if atom is None:
                 continue
-            inner = next((q for word, q in _SUFFIXES if tag.text.endswith(word)), None)  # 5月以降 is one match
+            # 5月以降 is one match; in 1年ほど前 the qualifier stands before 前/後 (ago, later)
+            said = re.sub(r"(?<=[^前])(?:前|後|まえ|あと)$", "", tag.text) if tag.type == "DURATION" else tag.text
+            inner = next((q for word, q in _SUFFIXES if said.endswith(word)), None)
             atoms.append(replace(atom, qualifier=atom.qualifier or inner))
         return atoms
 
@@ -450,6 +518,10 @@ def _timex_atom(norm: str, s: int, e: int, type_: str, value: str, text: str) ->
             y, mo, d = (None if g.startswith("X") else int(g) for g in m.groups())
             if y is None and mo is None and d is None:
                 return None
+            if y is not None and y < 100:  # 1年くらい, 13/8, 4-6月: nobody means the years 1-99 (ja-timex's 0001)
+                n = re.match(r"(\d+)年", text)
+                return _Atom(s, e, "duration", float(n.group(1)), None, "年", when=_When(iso=f"P{int(n.group(1))}Y")) \
+                    if n and mo is None and d is None else None
             part = next((p for p in _MONTH_PARTS if text.endswith(p)), None)
             if part is None and mo is not None and d is None:
                 part = next((p for p in _MONTH_PARTS if norm.startswith(p, e)), None)  # 3月下旬: ja-timex stops at 月
@@ -461,29 +533,76 @@ def _timex_atom(norm: str, s: int, e: int, type_: str, value: str, text: str) ->
         if m := re.fullmatch(r"(\d{4})-(SP|SU|FA|WI)", value):
             return _Atom(s, e, "date", when=_When(iso=_season_iso(int(m.group(1)), m.group(2))))
         if m := re.fullmatch(r"FY(\d{4})", value):
-            y = int(m.group(1))
-            return _Atom(s, e, "date", when=_When(iso=f"{y}-04/{y + 1}-03"))
+            return _Atom(s, e, "date", when=_When(iso=_fiscal_iso(int(m.group(1)))))
+        if m := re.fullmatch(r"(BC)?(\d{2})XX", value):
+            return _century(norm, s, e, int(m.group(2)) + 1, bc=bool(m.group(1)), text=text)
+        if m := re.fullmatch(r"BC(\d{4})", value):  # 紀元前202年: astronomical year -201 (1 BC is year 0)
+            return _Atom(s, e, "date", when=_When(iso=_year_iso(1 - int(m.group(1)))))
         return None
     if type_ == "TIME":
         m = re.fullmatch(r"T(\d{2}|XX)-(\d{2}|XX)-(\d{2}|XX)", value)
         if m is None:
             return None
-        hour, minute = (None if g == "XX" else int(g) for g in m.groups()[:2])
-        if hour is None:  # "30分" alone is a length of time, not half past
-            return _Atom(s, e, "duration", float(minute), None, "分", when=_When(iso=f"PT{minute}M")) \
-                if minute is not None else None
+        hour, minute, second = (None if g == "XX" else int(g) for g in m.groups())
+        if hour is None:  # "30分", "59分59秒" alone are a length of time, not a time of day; 1分目 an ordinal
+            return _duration_atom(s, e, f"PT{minute}M" if second is None else
+                                  f"PT{minute}M{second}S" if minute else f"PT{second}S") \
+                if (minute is not None or second is not None) and not norm.startswith("目", e) else None
         if ampm := _AMPM_BEFORE.search(norm, 0, s):  # AM 4:59: ja-timex reads 午前/午後 but not AM/PM
             s = ampm.start()
             if ampm.group(1).lower().startswith("p") and hour < 12:
                 hour += 12
-        return _Atom(s, e, "time", when=_When(hour=hour, minute=minute or 0))
-    if type_ == "DURATION" and re.search(r"\d", text):  # 来年, 明日 come as durations too: see _relative_atoms
-        m = re.fullmatch(r"P(T?)(\d+(?:\.\d+)?)([YMWDHS])", value)
-        if m is None:
-            return None
-        unit = _DURATION_UNITS[("T" if m.group(1) else "") + m.group(3)]
-        return _Atom(s, e, "duration", float(m.group(2)), None, unit, when=_When(iso=value))
+        return _Atom(s, e, "time", when=_When(hour=hour, minute=minute or 0, second=second))
+    # 来年, 明日 come as durations too (see _relative_atoms); 半年, 四半世紀 are lengths of time, 半月板 a knee part
+    if type_ == "DURATION" and (re.search(r"\d", text) or re.match(r"四?半(?:世紀|年|日|月(?![板形状型]))", norm[s:])):
+        if norm.startswith("目", e):
+            return None  # 1時間目, 1分目: a school period, an ordinal
+        if m := re.fullmatch(r"(\d{2})XX", value):  # 1世紀前: ja-timex writes the century
+            n = re.match(r"(\d+)世紀(?!目)", text)  # 1世紀目: the first century of something, from an unknown start
+            return _duration_atom(s, e, f"P{int(n.group(1)) * 100}Y") if n else None
+        return _duration_atom(s, e, value)
     return None
+
+
+def _duration_atom(s: int, e: int, iso: str) -> _Atom | None:
+    """A length of time from its ISO duration; several units (PT1H30M) give the value in the last unit said when
+    it converts exactly (90 分), else value and unit null (P1Y2M10D)."""
+    m = re.fullmatch(r"P(?:([\d.]+)Y)?(?:([\d.]+)M)?(?:([\d.]+)W)?(?:([\d.]+)D)?"
+                     r"(?:T(?:([\d.]+)H)?(?:([\d.]+)M)?(?:([\d.]+)S)?)?", iso)
+    if m is None:
+        return None
+    parts = [(code, float(n)) for code, n in zip(("Y", "M", "W", "D", "TH", "TM", "TS"), m.groups()) if n is not None]
+    if not parts:
+        return None
+    code, value = parts[0]
+    for next_code, n in parts[1:]:
+        factor = 1
+        while code != next_code and (code, _NEXT_UNIT.get(code)) in _DURATION_FACTORS:
+            factor *= _DURATION_FACTORS[(code, _NEXT_UNIT[code])]
+            code = _NEXT_UNIT[code]
+        if code != next_code:
+            return _Atom(s, e, "duration", when=_When(iso=iso))
+        value = value * factor + n
+    return _Atom(s, e, "duration", _clean(value), None, _DURATION_UNITS[code], when=_When(iso=iso))
+
+
+def _century(norm: str, s: int, e: int, century: int, bc: bool, text: str) -> _Atom | None:
+    """21世紀 → 2001/2100 (the 21st century, strictly), 紀元前3世紀 → -0299/-0200, 19世紀前半 → 1801/1850; a part we
+    do not place (19世紀末, 初頭, 半ば) and a name (20世紀梨, 21世紀型) are not read."""
+    rest = text[text.index("世紀") + 2:] if "世紀" in text else ""
+    if rest in _AMOUNT_WORDS:  # 1世紀近く: nearly a hundred years
+        n = re.match(r"(\d+)世紀", text)
+        return _duration_atom(s, e, f"P{int(n.group(1)) * 100}Y") if n else None
+    half = {"前半": 0, "後半": 1}.get(rest)
+    if rest and half is None and not any(rest == word for word, _ in _SUFFIXES):
+        return None
+    if re.match(rf"[{_KANJI_KATA}]", norm[e:e + 1]) and not any(norm.startswith(word, e) for word, _ in _SUFFIXES):
+        return None
+    first = -(century * 100 - 1) if bc else (century - 1) * 100 + 1
+    if half is not None:
+        first += 50 * half
+    last = first + (49 if half is not None else 99)
+    return _Atom(s, e, "date", when=_When(iso=f"{_year_iso(first)}/{_year_iso(last)}"))
 
 
 def _decade(s: int, e: int, year: int) -> _Atom:
@@ -494,15 +613,17 @@ def _decade(s: int, e: int, year: int) -> _Atom:
 
 
 def _relative_atoms(norm: str, air: dt.date | None) -> list[_Atom]:
-    """来年秋, 来年度, 今月20日, 明日, 来週: dates counted from the air date (iso null without one)."""
+    """来年秋, 来年度, 今月20日, 明日, 来週, 今世紀: dates counted from the air date (iso null without one)."""
     atoms = []
     for m in _REL_YEAR.finditer(norm):
         word, fiscal, season, month, day = m.groups()
-        y = air.year + _YEAR_OFFSET[word] if air else None
+        y = None
+        if air:  # 今年度 in February is the fiscal year that began the April before
+            y = (_fiscal_year(air) if fiscal else air.year) + _YEAR_OFFSET[word]
         if y is None:
             iso = None
         elif fiscal:
-            iso = f"{y}-04/{y + 1}-03"
+            iso = _fiscal_iso(y)
         elif season:
             iso = _season_iso(y, season)
         elif month:
@@ -525,7 +646,74 @@ def _relative_atoms(norm: str, air: dt.date | None) -> list[_Atom]:
             year, week, _ = (air + dt.timedelta(weeks=_WEEK_OFFSET[m.group(1)])).isocalendar()
             iso = f"{year}-W{week:02d}"
         atoms.append(_Atom(m.start(), m.end(), "date", when=_When(iso=iso)))
+    for m in _REL_CENTURY.finditer(norm):
+        iso = None
+        if air:
+            century = (air.year - 1) // 100 + 1 + _CENTURY_OFFSET[m.group(1)]
+            iso = f"{_year_iso((century - 1) * 100 + 1)}/{_year_iso(century * 100)}"
+        atoms.append(_Atom(m.start(), m.end(), "date", when=_When(iso=iso)))
     return atoms
+
+
+def _period_atoms(norm: str, air: dt.date | None) -> list[_Atom]:
+    """2024年度第1四半期, 2024年上半期, 4〜6月期, 2025年3月期: periods of business news (see _PERIOD), as an interval
+    of months. Without a year a months' period resolves like any month; a quarter or half has no months without
+    the year it counts in (a company's 第1四半期 is often April to June): iso null."""
+    atoms = []
+    for m in _PERIOD.finditer(norm):
+        has_year = bool(m["year"] or m["era"] or m["rel"])
+        if not (m["quarter"] or m["latin"] or m["half"] or m["first"] or m["closing_alone"] or m["closing"]):
+            continue  # a year alone: ja-timex reads it
+        if not has_year and (m["latin"] or m["half"] in ("前半", "後半")):
+            continue  # Q1 alone is as often a quiz question, 前半 alone the first half of anything
+        if not has_year and m["half"] and (re.match(rf"[{_KANJI_KATA}]", norm[m.start() - 1:m.start()])
+                                           or re.match(r"[待間限]", norm[m.end():m.end() + 1])):
+            continue  # 史上期待, 計上期間: 上期 inside other words
+        months = [int(m[g]) for g in ("first", "last", "closing", "closing_alone") if m[g]]
+        if not all(1 <= month <= 12 for month in months):
+            continue
+        basis = _period_basis(m, air)
+        if m["first"] and basis is None and not has_year:  # 4〜6月期: the months, resolved like 4月〜6月
+            atoms.append(_Atom(m.start(), m.end(), "date", when=_When(month=int(m["first"])),
+                               until=_When(month=int(m["last"]))))
+            continue
+        iso = None
+        if basis is not None and not m["closing_alone"]:
+            by, bm = basis
+            if m["first"]:  # the months in the year counted from the basis: 2023年度1-3月期 is January 2024
+                first, last = int(m["first"]), int(m["last"])
+                start = (by if first >= bm else by + 1, first)
+                length = (last - first) % 12 + 1
+            else:
+                offset, length = 0, 12  # 2025年3月期: the whole fiscal year
+                if quarter := m["quarter"] or (m["latin"] and m["latin"].strip("Q")):
+                    offset, length = 3 * (int(quarter) - 1), 3
+                elif m["half"]:
+                    offset, length = (0 if m["half"][0] in "上前" else 6), 6
+                start = _add_months(by, bm, offset)
+            end = _add_months(*start, length - 1)
+            iso = f"{start[0]:04d}-{start[1]:02d}/{end[0]:04d}-{end[1]:02d}"
+        atoms.append(_Atom(m.start(), m.end(), "date", when=_When(iso=iso)))
+    return atoms
+
+
+def _period_basis(m: re.Match[str], air: dt.date | None) -> tuple[int, int] | None:
+    """(year, month) where the year a period counts in begins: January of a calendar year, April of a fiscal year
+    (年度), the month after the closing month of a fiscal year given by it (2025年3月期: April 2024); None when
+    no year is said or a relative year has no air date."""
+    if m["year"]:
+        y = int(m["year"])
+    elif m["era"]:
+        y = _ERAS[m["era"]] + (1 if m["era_year"] == "元" else int(m["era_year"]))
+    elif m["rel"] and air:
+        y = (_fiscal_year(air) if m["fiscal"] else air.year) + _YEAR_OFFSET[m["rel"] + "年"]
+    else:
+        return None
+    if m["fiscal"]:
+        return y, 4
+    if m["closing"]:
+        return _add_months(y, int(m["closing"]), -11)
+    return y, 1
 
 
 def _drop_overlaps(atoms: list[_Atom], urls: list[tuple[int, int]]) -> list[_Atom]:
@@ -564,7 +752,8 @@ def _merge_temporal(norm: str, atoms: list[_Atom]) -> list[_Atom]:
             out[-1] = replace(prev, end=a.end, until=a.when, qualifier=None)
         elif prev and prev.kind == "date" and a.kind == "time" and prev.until is None and prev.when.iso is None \
                 and prev.when.day is not None and not norm[prev.end:a.start].strip():
-            out[-1] = replace(a, start=prev.start, when=replace(prev.when, hour=a.when.hour, minute=a.when.minute))
+            out[-1] = replace(a, start=prev.start, when=replace(prev.when, hour=a.when.hour, minute=a.when.minute,
+                                                                   second=a.when.second))
         else:
             out.append(a)
     return out
@@ -673,14 +862,15 @@ def _when_iso(w: _When, air: dt.date | None) -> tuple[str, tuple[int | None, int
     if w.part and mo is not None and y is not None and d is None:
         last = calendar.monthrange(y, mo)[1]
         first_day, last_day = {"上旬": (1, 10), "初旬": (1, 10), "中旬": (11, 20), "下旬": (21, last),
-                               "末": (last, last), "初め": (1, 1)}[w.part]
+                               "末日": (last, last), "末": (last, last), "初め": (1, 1)}[w.part]
         if first_day == last_day:
             return _date_iso(y, mo, first_day), (y, mo, first_day)
         return f"{_date_iso(y, mo, first_day)}/{_date_iso(y, mo, last_day)}", (y, mo, first_day)
-    text = _date_iso(y, mo, d)
-    if w.has_time:
-        text += "T" + _time_iso(w)
-    return text, (y, mo, d)
+    if w.has_time and None not in (y, mo, d):
+        day = dt.date(y, mo, d) + dt.timedelta(days=w.hour // 24)  # 7月5日25時 is 1:00 on 6 July
+        return f"{day.isoformat()}T{_time_iso(w)}", (y, mo, d)
+    # a date whose year is unknown keeps no time: EDTF has no unspecified digits in a date-time
+    return _date_iso(y, mo, d), (y, mo, d)
 
 
 def _resolve(w: _When, air: dt.date | None) -> tuple[int | None, int | None, int | None]:
@@ -720,7 +910,24 @@ def _date_iso(y: int | None, mo: int | None, d: int | None) -> str:
 
 
 def _time_iso(w: _When) -> str:
-    return f"{w.hour:02d}:{w.minute or 0:02d}"
+    """06:00, 23:59:59 (seconds when said); 25時 (a TV listing's 1:00 of the next day) is 01:00 and 24時 00:00:
+    ISO 8601-1:2019 has no hour 24 or later."""
+    text = f"{w.hour % 24:02d}:{w.minute or 0:02d}"
+    return text if w.second is None else f"{text}:{w.second:02d}"
+
+
+def _fiscal_year(day: dt.date) -> int:
+    """The Japanese fiscal year (年度, April to March) a day falls in."""
+    return day.year if day.month >= 4 else day.year - 1
+
+
+def _fiscal_iso(y: int) -> str:
+    return f"{y:04d}-04/{y + 1:04d}-03"
+
+
+def _year_iso(y: int) -> str:
+    """A year, astronomical numbering: 1 BC is 0000, 202 BC is -0201 (ISO 8601 expanded, EDTF level 1)."""
+    return f"-{-y:04d}" if y < 0 else f"{y:04d}"
 
 
 def _season_iso(y: int, season: str) -> str:

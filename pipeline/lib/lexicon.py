@@ -9,6 +9,7 @@ dictionaries disagree on taken out (long vowels: フジツウ and 藤ツ's フ�
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -20,7 +21,7 @@ from rapidfuzz.process import extract
 
 from pipeline.files import sha256_file
 from pipeline.lib.entities import prefecture_and_city
-from pipeline.text.normalise import fold, has_kanji, is_katakana, katakana
+from pipeline.text.normalise import fold, has_kanji, is_hiragana, is_kana, is_katakana, katakana, letters_digits, nfkc
 
 _VOWEL = {}
 for _vowel, _row in {
@@ -34,6 +35,9 @@ for _vowel, _row in {
 _LENGTHENING = {"a": "ア", "i": "イ", "u": "ウ", "e": "イエ", "o": "ウオ"}  # the vowel that only lengthens one before
 _SAME_SOUND = str.maketrans({"ヲ": "オ", "ヅ": "ズ", "ヂ": "ジ"})
 _SMALL = set("ャュョァィゥェォ")
+
+# How particles sound (Sudachi gives the spelling's reading: は -> ハ, said ワ). The corrector and reading_key use it.
+SPOKEN = {"は": "ワ", "へ": "エ", "を": "オ"}
 
 
 def phonetic_key(reading: str) -> str:
@@ -205,3 +209,162 @@ def list_digest(path: Path) -> str:
         return sha256_file(path)[:16]
     except OSError:
         return "missing"
+
+
+# --- the reading of a whole text, for reading-aware search ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReadingKey:
+    """The phonetic key of a text and where each key character came from: key[i] is part of the reading of the
+    word text[starts[i]:ends[i]]. Characters of one word share their start and end."""
+
+    key: str
+    starts: tuple[int, ...]
+    ends: tuple[int, ...]
+
+    def words(self) -> list[tuple[int, int]]:
+        """[i, j) ranges of the key, one per word that has key characters, in order."""
+        out: list[tuple[int, int]] = []
+        for i, start in enumerate(self.starts):
+            if i and start == self.starts[i - 1]:
+                out[-1] = (out[-1][0], i + 1)
+            else:
+                out.append((i, i + 1))
+        return out
+
+    def span(self, i: int, j: int) -> tuple[int, int]:
+        """The [start, end) of the text that key[i:j] (j > i) was read from: its first word to its last."""
+        return self.starts[i], self.ends[j - 1]
+
+
+def spoken_reading(morpheme) -> str:
+    """A Sudachi word's katakana reading as it is said: the particles は, へ, を as ワ, エ, オ."""
+    if morpheme.part_of_speech()[0] == "助詞" and morpheme.surface() in SPOKEN:
+        return SPOKEN[morpheme.surface()]
+    return katakana(morpheme.reading_form())
+
+
+def _word_key(morpheme) -> str:
+    """One word's phonetic key; "" for punctuation and spaces (which Sudachi reads キゴウ). A word Sudachi has no kana
+    reading for (xyz) keeps its folded letters: it then breaks a kana match instead of vanishing from between two
+    words."""
+    surface = letters_digits(morpheme.surface())
+    if not surface:
+        return ""
+    return phonetic_key(letters_digits(spoken_reading(morpheme)) or surface)
+
+
+def reading_key(text: str, reader) -> ReadingKey:
+    """The phonetic key of a text as Sudachi reads it, with each key character's word in the text.
+
+    Word by word: each word is keyed on its own and the keys joined, not the joined reading keyed. phonetic_key
+    drops a vowel that lengthens the one before it, and across a word boundary that vowel is usually the first
+    sound of the next word: keyed whole, 東京と大阪 would read トキョトサカ and 大阪 (オサカ) could never be found in
+    it (nor 上野 after の). Keyed per word, each key character also belongs to exactly one word, so the offsets are
+    exact. term_keys() keys a search term both ways, so a term whose own words join across a long vowel still
+    matches text written the same way.
+
+    The words are Sudachi's finest units (mode A, inside the mode-C words Reader.tokenize gives): a match must
+    start and end on word boundaries, and mode C makes one word of 福岡県宗像市 or 富士通Japan, in which 宗像市 and
+    富士通 would then never be found. Mode A splits them and still keeps 藤塚 (フジツカ) or ひたちなか one word, so
+    富士通 (フジツ) and 日立 (ヒタチ) do not hit inside them. One more boundary: see _glued_particle. Punctuation and
+    spaces add no key characters and break nothing (藤、ツ reads フジツ).
+    """
+    units = list(reader.units(text))
+    key: list[str] = []
+    starts: list[int] = []
+    ends: list[int] = []
+    for n, (start, end, unit) in enumerate(units):
+        word = _word_key(unit)
+        key.append(word)
+        if len(word) > 1 and _glued_particle(unit, units[n - 1][2] if n else None):
+            starts += [start] + [start + 1] * (len(word) - 1)
+            ends += [start + 1] + [end] * (len(word) - 1)
+        else:
+            starts += [start] * len(word)
+            ends += [end] * len(word)
+    return ReadingKey("".join(key), tuple(starts), tuple(ends))
+
+
+_PARTICLE_KANA = frozenset("のにをはがでともへや")
+
+
+def _glued_particle(unit, before) -> bool:
+    """Whether a word starts with a particle Sudachi glued to the kana of a name it does not know (福岡県のむなかたし
+    read 福岡|県|のむ|なか|たし): a hiragana word after a word in another script, starting with a one-kana particle
+    and read as written. Its first character is then a word of its own for matching (the key stays the word's)."""
+    surface = unit.surface()
+    return (
+        len(surface) >= 2 and is_hiragana(surface) and surface[0] in _PARTICLE_KANA
+        and unit.part_of_speech()[0] not in ("助詞", "助動詞") and katakana(unit.reading_form()) == katakana(surface)
+        and before is not None and not is_hiragana(before.surface())
+    )  # fmt: skip
+
+
+def term_keys(term: str, reader) -> list[str]:
+    """The phonetic keys a search term may be heard as. A term in kana is its own reading (むなかたし, ハセガワ);
+    a written one has the keys of its readings (readings_of: the analyser's own and the dictionary's others, keyed
+    whole as the lexicon keys names: 塚越 ツカゴシ, ツカコシ). Either way also the key reading_key gives the term,
+    word by word as a text's words are keyed. Spaces inside the term are ignored (one term, one reading)."""
+    written = nfkc("".join(term.split()))
+    if is_kana(written):
+        keys = [phonetic_key(katakana(written))]
+    else:
+        keys = [phonetic_key(reading) for reading in readings_of(written, reader)]
+    keys.append(reading_key(written, reader).key)
+    return [k for k in dict.fromkeys(keys) if k]
+
+
+@dataclass(frozen=True)
+class ReadingMatch:
+    """Words of a text whose key is a term's key, or one edit from it."""
+
+    start: int  # [start, end) in the text: whole words
+    end: int
+    key: str  # the text's key there
+    term_key: str
+    score: float  # 1.0: the same key; else Levenshtein's normalised similarity (ハセガハ for ハセガワ: 0.75)
+
+
+def _occurrences(text: str, part: str) -> list[int]:
+    """Where part starts in text, overlapping ones included."""
+    found, at = [], text.find(part)
+    while at >= 0:
+        found.append(at)
+        at = text.find(part, at + 1)
+    return found
+
+
+def match_reading(keys: list[str], text_key: ReadingKey, one_off_min_morae: int) -> list[ReadingMatch]:
+    """Where a text sounds like a term: runs of whole words whose joined key equals one of the term's keys, or, for
+    a key of at least one_off_min_morae morae, is one edit (a mora, near enough) from it. Whole words on both ends,
+    since a short key is found inside many longer words by chance (フジツ in フジツカ). Overlapping matches: the
+    best is kept (then the earliest). In text order."""
+    words = text_key.words()
+    firsts = [i for i, _ in words]
+    found: list[ReadingMatch] = []
+    for term_key in keys:
+        slack = 1 if morae(term_key) >= one_off_min_morae else 0
+        # A window holds the key, or, one edit off, one half of it whole: only windows starting at most its
+        # length before where those are found are tried.
+        half = len(term_key) // 2
+        needles = [term_key[:half], term_key[half:]] if slack else [term_key]
+        tried = sorted({a for needle in needles for at in _occurrences(text_key.key, needle)
+                        for a in range(bisect_left(firsts, at - len(term_key) - slack + 1), bisect_right(firsts, at))})
+        for a in tried:
+            i = words[a][0]
+            for _, j in words[a:]:
+                if j - i > len(term_key) + slack:
+                    break
+                if j - i < len(term_key) - slack:
+                    continue
+                window = text_key.key[i:j]
+                if Levenshtein.distance(term_key, window, score_cutoff=slack) <= slack:
+                    score = round(Levenshtein.normalized_similarity(term_key, window), 4)
+                    found.append(ReadingMatch(*text_key.span(i, j), window, term_key, score))
+    kept: list[ReadingMatch] = []
+    for match in sorted(found, key=lambda m: (-m.score, m.start, m.end)):
+        if all(match.end <= k.start or match.start >= k.end for k in kept):
+            kept.append(match)
+    return sorted(kept, key=lambda m: m.start)

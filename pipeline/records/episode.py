@@ -10,10 +10,11 @@ from typing import Literal
 
 from pipeline.records.base import Record, doc
 
-SCHEMA_VERSION = "1.6"  # 1.1: episode ids are paths relative to the input folder, suffix kept; 1.2: context,
+SCHEMA_VERSION = "1.7"  # 1.1: episode ids are paths relative to the input folder, suffix kept; 1.2: context,
 # corrections and recoveries; 1.3: a correction's `after` (the prefecture a municipality was read after); 1.4:
 # speakers named by speech (named_by "speech", cues, confidence, flag); 1.5: the last listed host named by elimination
-# (named_by "elimination"); 1.6: a DupRef's air_date and earlier_run (kept copies in earlier runs, dedup.archive)
+# (named_by "elimination"); 1.6: a DupRef's air_date and earlier_run (kept copies in earlier runs, dedup.archive);
+# 1.7: alerts (watchlist mentions)
 
 FigureKind = Literal["money", "count", "percent", "ratio", "quantity", "duration", "date", "time"]
 Qualifier = Literal["at_least", "more_than", "approx", "at_most", "less_than"]
@@ -27,16 +28,21 @@ class Figure(Record):
     end: int = doc("character offset just after `text` in the input string")
     kind: FigureKind = doc("what is measured: money, count, percent, ratio, quantity, duration, date or time")
     value: float | None = doc("the number as said, in base units (二兆円 → 2e12, 10割 → 100); lower end of a range; "
-                              "null for dates and times")
+                              "a duration of several units in its last unit (1時間30分 → 90); null for dates and "
+                              "times and for a duration without an exact common unit (1年2か月10日)")
     value_max: float | None = doc("upper end of a range (10〜20% → 20, 十数件 → 19); null when not a range")
     unit: str | None = doc("JPY/USD/... for money, % for percent and 割, JPY/USD for an exchange rate, "
                            "the counter for counts (件, 人, 品目, 自治体), 年/か月/日/... for durations; "
-                           "null for dates and times")
+                           "null for dates and times and where value is null")
     qualifier: Qualifier | None = doc("at_least, more_than, approx, at_most or less_than, from words like "
                                       "少なくとも, を超える, 約, 以下, 未満; null when the figure is exact")
     basis: str | None = doc("what a change is measured against (前年同月比, 前年比, ...); null if none is said")
     iso: str | None = doc("dates, times and durations in ISO 8601 at the precision said (2023-06-17, 2023-08, "
-                          "2024-09/2024-11, 06:00/09:00, P3M); null for other kinds or when unresolvable")
+                          "2024-09/2024-11, 06:00/09:00, 23:59:59, P3M); periods of business news and centuries "
+                          "as intervals (2024年4〜6月期 → 2024-04/2024-06, 2024年度上期 → 2024-04/2024-09, "
+                          "21世紀 → 2001/2100, 紀元前202年 → -0201); a year not known as ISO 8601-2 XXXX "
+                          "(XXXX-06-17, XXXX-XX-18); null for other kinds or when unresolvable (第1四半期 without "
+                          "the year it counts in)")
     counted: str | None = doc("the noun the figure counts or measures when a simple rule finds it "
                               "(318件 → 自主返納, 123の自治体 → 自治体); null when unsure")
 
@@ -378,6 +384,58 @@ class Summary(Record):
     speakers: list[SpeakerLine] = doc("one line per speaker, the most talkative first")
 
 
+MatchKind = Literal["exact", "alias", "entity", "reading"]
+
+
+class Airing(Record):
+    """Another airing of the passage an alert comes from (a rerun or a repeated ad that dedup took out there)."""
+
+    episode_id: str = doc("the episode that aired the passage again")
+    show: str | None = doc("its programme name")
+    air_date: str | None = doc("its ISO air date")
+    time: list[float] | None = doc("[start, end] seconds of the repeated passage there (audio)")
+
+
+class Alert(Record):
+    """One mention of a watched term (configs/watchlists): who said it, when, in which sentence, and how it was
+    matched. A passage aired again (a rerun, a repeated ad) gives one alert, at its first airing."""
+
+    id: str = doc("stable id: <episode_id>#alert<n>, n counting the episode's alerts from 0 in transcript order")
+    watchlist: str = doc("the watchlist's name (its file name without .yaml)")
+    term: str = doc("the watched term's canonical name")
+    type: str = doc("the term's type (PERSON, ORG, LOCATION, PRODUCT, EVENT, WORK, OTHER)")
+    match: MatchKind = doc(
+        "exact: the name as written; alias: one of its aliases as written; entity: an entity mention the entities "
+        "stage resolved to the name (塚越 for 塚越健司); reading: what ASR wrote sounds like the name (藤ツ for 富士通), "
+        "corrected by the correct stage or matched here"
+    )
+    score: float = doc("1 for exact, alias and entity; for reading, how close the readings are (1 = the same)")
+    text: str = doc("the mention in the turn text")
+    asr_text: str | None = doc("for reading: how ASR wrote it (before any correction); null otherwise")
+    reading: str | None = doc("for reading: katakana reading of what ASR wrote; null otherwise")
+    episode_id: str = doc("the episode")
+    show: str | None = doc("programme name")
+    station: str | None = doc("broadcaster")
+    air_date: str | None = doc("ISO date the episode aired")
+    source: str = doc("input file name")
+    speaker: str | None = doc("Speaker.id of the turn (null for a rerun of an earlier run: no turn here)")
+    speaker_name: str | None = doc("the speaker's name when known")
+    turn: int | None = doc("Turn.id (null for a rerun of an earlier run, see rerun_of)")
+    span: list[int] | None = doc("[start, end) character offsets of `text` in the turn text")
+    start: float | None = doc("seconds where the mention is said (audio); the turn's start for subtitles")
+    end: float | None = doc("seconds where the mention ends (audio)")
+    sentence: str = doc("the sentence the mention is in")
+    context: str = doc("the sentence with alerts.context_chars of the turn on each side")
+    figures: list[Figure] = doc("figures said in that sentence (offsets in the turn text)")
+    airings: list[Airing] = doc("later airings of the same passage, found by dedup: reruns and ads in other episodes "
+                                "of the batch, or again in this one (a text transcript: a copy of the passage on "
+                                "the page)")  # fmt: skip
+    rerun_of: DupRef | None = doc("when this passage first aired in an earlier run (dedup.archive): that airing, "
+                                  "whose own alert is in that run's alerts.jsonl")  # fmt: skip
+    clip: str | None = doc("the audio clip of the mention, relative to the output folder (alerts.clips); null when "
+                           "none was cut")  # fmt: skip
+
+
 class Episode(Record):
     """One input file's record: the unit that flows through the stages and is written as one JSONL line."""
 
@@ -401,6 +459,8 @@ class Episode(Record):
     turns: list[Turn] = doc("speaker turns of the deduplicated transcript")
     entities: list[Entity] = doc("named entities of the turns, each with its mentions")
     figures: list[FigureMention] = doc("numbers, money, percentages, dates and times said in the turns")
+    alerts: list[Alert] = doc("mentions of watched terms (configs/watchlists), in transcript order",
+                              default_factory=list)  # records of 1.6 and before have none  # fmt: skip
     notes: list[str] = doc("quality notes (e.g. no speech found, truncated file)")
     error: ErrorInfo | None = doc("set when status is error")
     provenance: Provenance = doc("versions, config and model identities")

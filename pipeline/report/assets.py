@@ -57,6 +57,7 @@ mark { padding: 0 1px; border-radius: 2px; }
 mark.ent { background: var(--mark-ent); border-bottom: 2px solid #d4a400; }
 mark.fig { background: var(--mark-fig); border-bottom: 2px solid #2b7bd0; }
 mark.ent.fig { background: linear-gradient(var(--mark-ent), var(--mark-fig)); }
+mark.alert { background: #ffd9d9; border-bottom: 2px solid #c0392b; }
 details.removal { margin: 4px 0; padding: 2px 8px; background: #fbeeee; border: 1px dashed #d99; font-size: 13px; }
 details.removal del { color: #8a3b3b; }
 .rk { font-weight: 600; color: #8a1c1c; margin-right: 6px; }

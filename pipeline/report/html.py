@@ -99,7 +99,8 @@ def _length(episode: Episode) -> str:
     return f"text, {len(episode.text):,} chars" if episode.source.kind == "text" else ""
 
 
-def batch_page(episodes: list[Episode], pages: dict[str, str], options: ReportOptions) -> str:
+def batch_page(episodes: list[Episode], pages: dict[str, str], options: ReportOptions, clips: dict[str, str]) -> str:
+    """The batch: a row per episode, then every alert (`clips`: alert id -> the clip's URL from the report)."""
     rows = []
     for e in episodes:
         names = ", ".join(esc(n) for n in speaker_names(e).values())
@@ -119,9 +120,44 @@ def batch_page(episodes: list[Episode], pages: dict[str, str], options: ReportOp
         f"<header><h1>Batch report</h1><p class=\"meta\">{len(episodes)} episodes, {failed} failed</p></header>\n"
         "<main><section><table class=\"batch\"><thead><tr><th>episode</th><th>show</th><th>air date</th>"
         "<th>duration</th><th>status</th><th>speakers</th><th>keywords</th><th>errors and notes</th></tr></thead>"
-        f"<tbody>\n{chr(10).join(rows)}\n</tbody></table></section></main>"
+        f"<tbody>\n{chr(10).join(rows)}\n</tbody></table></section>\n"
+        f"<section id=\"alerts\"><h2>Alerts</h2>{alerts_table(episodes, pages, clips)}</section></main>"
     )
     return page("Batch report", body, script=False)
+
+
+def alerts_table(episodes: list[Episode], pages: dict[str, str] | None, clips: dict[str, str]) -> str:
+    """Every alert: term and list, how it matched, where (a link to the turn on the episode page when `pages` is
+    given), who, the sentence, other airings, and the clip."""
+    rows = []
+    for e in episodes:
+        names = speaker_names(e)
+        for a in e.alerts if e.status == "ok" else []:
+            how = a.match if a.match != "reading" else f"reading {a.score:.2f}"
+            heard = f"<div class=\"note\">ASR: {esc(a.asr_text)}</div>" if a.asr_text and a.asr_text != a.text else ""
+            where = clock(a.start) if a.start is not None else f"t{a.turn}" if a.turn is not None else "-"
+            if pages is not None and a.turn is not None:
+                where = f"<a href=\"{esc(pages[e.episode_id])}#t{a.turn}\">{esc(where)}</a>"
+            elif a.turn is not None:
+                where = f"<a href=\"#t{a.turn}\">{esc(where)}</a>"
+            else:
+                where = esc(where)
+            also = [f"{x.show or x.episode_id} {x.air_date or ''}".strip() if x.episode_id != a.episode_id
+                    else "again in this episode" + (f" at {clock(x.time[0])}" if x.time else "") for x in a.airings]
+            also += [f"rerun of {a.rerun_of.episode_id} {a.rerun_of.air_date or ''}".strip()] if a.rerun_of else []
+            clip = f"<a class=\"clip\" href=\"{esc(clips[a.id])}\">clip</a>" if a.id in clips else ""
+            rows.append(
+                f"<tr><td><mark class=\"alert\">{esc(a.term)}</mark><div class=\"note\">{esc(a.watchlist)}</div></td>"
+                f"<td>{esc(how)}{heard}</td><td>{esc(e.show.name or e.episode_id)}<div class=\"note\">"
+                f"{esc(e.show.air_date or '')}</div></td><td>{where}</td>"
+                f"<td>{esc(names.get(a.speaker, a.speaker) if a.speaker else '')}</td><td>{esc(a.sentence)}</td>"
+                f"<td>{esc('; '.join(also))}</td><td>{clip}</td></tr>"
+            )
+    if not rows:
+        return "<p class=\"note\">No alerts (no watchlist term was said, or no watchlist is configured).</p>"
+    return ("<table class=\"alerts\"><thead><tr><th>term</th><th>match</th><th>episode</th><th>time</th><th>speaker</th>"
+            "<th>sentence</th><th>also aired</th><th>clip</th></tr></thead>"
+            f"<tbody>{''.join(rows)}</tbody></table>")  # fmt: skip
 
 
 # --- episode page -------------------------------------------------------------------------------------------------
@@ -380,12 +416,15 @@ def _player(audio: Audio) -> str:
             f"src=\"{esc(audio.url)}\"></audio><p class=\"note\">{esc(audio.note)}</p></section>")  # fmt: skip
 
 
-def episode_page(episode: Episode, audio: Audio, locate: Locate, options: ReportOptions) -> str:
+def episode_page(episode: Episode, audio: Audio, locate: Locate, options: ReportOptions,
+                 clips: dict[str, str] | None = None) -> str:
     names = speaker_names(episode)
+    clips = clips or {}
     body = (
         f"{_header(episode)}\n<main>{_player(audio)}\n"
         f"<section id=\"timeline\"><h2>Speaker timeline</h2>{timeline(episode, names)}</section>\n"
         f"<section id=\"summary\"><h2>Summary</h2>{summary(episode, names)}</section>\n"
+        f"<section id=\"alerts\"><h2>Alerts</h2>{alerts_table([episode], None, clips)}</section>\n"
         f"<section id=\"transcript\"><h2>Transcript</h2>\n{transcript(episode, names, locate)}\n</section>\n"
         f"<section id=\"speakers\"><h2>Speakers</h2>{speakers_table(episode)}</section>\n"
         f"<section id=\"entities\"><h2>Entities</h2>{entities_table(episode, options.mention_links)}</section>\n"

@@ -94,7 +94,20 @@ def audio_for(episode: Episode, output_dir: Path, folder: Path) -> Audio:
     return Audio(quote(relative.replace(os.sep, "/")), "click a turn or a timeline block to play from its start")
 
 
-def _pages(episodes: list[Episode], audio: dict[str, Audio], options: ReportOptions) -> Iterator[tuple[str, str]]:
+def clip_urls(episodes: list[Episode], output_dir: Path, folder: Path) -> dict[str, str]:
+    """Alert id -> its clip's URL relative to the report folder, for the clips that are there."""
+    urls = {}
+    for e in episodes:
+        for a in e.alerts:
+            path = output_dir / a.clip if a.clip else None
+            if path is not None and path.is_file():
+                relative = os.path.relpath(path.absolute(), folder.absolute())
+                urls[a.id] = quote(relative.replace(os.sep, "/"))
+    return urls
+
+
+def _pages(episodes: list[Episode], audio: dict[str, Audio], clips: dict[str, str],
+           options: ReportOptions) -> Iterator[tuple[str, str]]:  # fmt: skip
     """(file name, HTML) of every page, made one at a time: a batch of long shows is never all in memory as HTML."""
     names = page_names(episodes)
     places = {e.episode_id: (e.turns, SegmentPlaces(e.turns)) for e in episodes}
@@ -107,9 +120,9 @@ def _pages(episodes: list[Episode], audio: dict[str, Audio], options: ReportOpti
         pos, _ = where.find(segment)
         return names[episode_id] + (f"#t{turns[pos].id}" if pos is not None else "")
 
-    yield INDEX_PAGE, batch_page(episodes, names, options)
+    yield INDEX_PAGE, batch_page(episodes, names, options, clips)
     for e in episodes:
-        yield names[e.episode_id], episode_page(e, audio[e.episode_id], locate, options)
+        yield names[e.episode_id], episode_page(e, audio[e.episode_id], locate, options, clips)
 
 
 def _check_replaceable(folder: Path) -> None:
@@ -165,6 +178,6 @@ def write_report(output_dir: Path, folder: Path, options: ReportOptions) -> Repo
     """The static site of a run's output folder: index.html (the batch) and one page per episode."""
     episodes = read_episodes(output_dir)
     audio = {e.episode_id: audio_for(e, output_dir, folder) for e in episodes}
-    write_folder(folder, _pages(episodes, audio, options))
+    write_folder(folder, _pages(episodes, audio, clip_urls(episodes, output_dir, folder), options))
     with_audio = sum(a.url is not None for a in audio.values())
     return ReportResult(folder=folder, episodes=len(episodes), with_audio=with_audio)

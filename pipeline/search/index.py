@@ -18,6 +18,15 @@ structured fields and the record as JSON), `turn_entities` and `turn_figures` (s
 text as written, under FTS5's trigram tokenizer, so that `turns_text MATCH '値上げ'` finds terms of three or more
 characters and snippet()/highlight() show the text itself, which turns_fts's bigram tokens cannot. It needs
 SQLite 3.34+; with an older SQLite the index is built without it (pipeline search does not read it).
+
+Reading search (`pipeline search --reading TERM`) finds what ASR wrote as it sounded: 富士通 as 藤ツ, 宗像市 as
+むなかたし, 長谷川 as ハセガハ. `turn_readings` holds each turn's phonetic key (pipeline.lib.lexicon.reading_key:
+Sudachi's katakana readings word by word, long vowels dropped) and the words the key came from, written at index
+time so that a search reads no text with Sudachi but the term. A turn is a candidate when its key holds a key of
+the term, or, for a term allowed one mora off (search.reading_one_off_min_morae), one half of such a key (one edit
+leaves one half whole); candidates are then checked in Python on whole words (match_reading). The check is a
+scan of the keys in SQLite (instr), not an FTS5 trigram table: a trigram lookup needs three characters, while
+terms of two morae and the halves of four-mora keys have two.
 """
 
 from __future__ import annotations
@@ -35,18 +44,24 @@ from pipeline.config import SearchOptions
 from pipeline.config.options import MAX_SEARCH_LIMIT
 from pipeline.engine.output import TURNS_FILE, read_records
 from pipeline.errors import PipelineError
+from pipeline.lib.lexicon import ReadingKey, ReadingMatch, match_reading, morae, reading_key, term_keys
 from pipeline.records import TurnRecord, from_dict, stable_hash, to_dict
 from pipeline.text.normalise import fold
+from pipeline.text.reader import Reader
 
 # Bump when segment() or the tables change: an index of another format has to be rebuilt, or upgraded in place
 # by the next index run (UPGRADABLE, see _upgrade).
 # 2: format characters (ZWJ, ...) dropped from the indexed text and keys. 3: turns_text (trigram) added.
-INDEX_FORMAT = "3"
-UPGRADABLE = ("1", "2")
+# 4: turn_readings (the phonetic key of each turn, for --reading) added. Bump it too when reading_key changes.
+INDEX_FORMAT = "4"
+UPGRADABLE = ("1", "2", "3")
 
 # FTS5's trigram tokenizer, which turns_text uses, came with SQLite 3.34.
 TRIGRAM_SQLITE = (3, 34, 0)
 TEXT_TABLE = "CREATE VIRTUAL TABLE turns_text USING fts5 (text, tokenize = 'trigram')"
+
+# Row ids looked up in one statement (SQLite allows 32,766 parameters, older versions 999).
+_ROWIDS_PER_QUERY = 500
 
 # How long a connection waits for another one's lock (a second index run) before it gives up.
 BUSY_TIMEOUT_S = 30.0
@@ -101,6 +116,14 @@ CREATE INDEX IF NOT EXISTS turn_figures_value ON turn_figures (kind, unit, value
 -- 'ascii' splits only at ASCII spaces and punctuation: segment() has already made the tokens.
 CREATE VIRTUAL TABLE IF NOT EXISTS turns_fts USING fts5 (tokens, tokenize = 'ascii');
 """
+# The phonetic key of each turn's text and its words, JSON [[start, end, n], ...]: the next n key characters were
+# read from text[start:end] (pack_reading). One row per turn, also for a turn with no key ('').
+READINGS_TABLE = """
+CREATE TABLE IF NOT EXISTS turn_readings (
+    turn_rowid INTEGER PRIMARY KEY REFERENCES turns (rowid),
+    key TEXT NOT NULL,
+    words TEXT NOT NULL
+)"""
 
 
 class SearchError(PipelineError):
@@ -130,13 +153,16 @@ class Query:
     since: str | None  # ISO date, inclusive
     until: str | None  # ISO date, inclusive
     limit: int
+    reading: str | None = None  # a term found by its reading (pipeline search --reading); with text, both must match
 
 
 @dataclass
 class Hit:
     record: dict[str, Any]  # the turn record as indexed
-    score: float | None  # -bm25: higher is better; None when listing by filters only
+    score: float | None  # -bm25: higher is better (--reading: the reading score); None when listing by filters only
     snippet: str
+    # With --reading: the best match, {"text", "key", "term_key", "score", "span"} (span: [start, end) in the text).
+    reading: dict[str, Any] | None = None
 
 
 # --- text transform ---------------------------------------------------------------------------------------------
@@ -187,23 +213,27 @@ def match_phrase(term: str) -> str | None:
     return f'"{" ".join(tokens)}"' + (" *" if prefix else "")
 
 
-def snippet(text: str, terms: list[str], context: int, marks: tuple[str, str]) -> str:
-    """A one-line window of `text` around the first match of any term, every match in it between the marks."""
+def snippet(
+    text: str, terms: list[str], context: int, marks: tuple[str, str], found: tuple[tuple[int, int], ...] = ()
+) -> str:
+    """A one-line window of `text` around the first match of any term, every match in it between the marks.
+    `found`: [start, end) spans matched otherwise (by reading), marked too; the window is around the first of them."""
     folded, origin = "", []
     for i, ch in enumerate(text):  # fold character by character to map folded offsets back to the text
         f = search_fold(ch)
         folded += f
         origin += [i] * len(f)
-    spans = []
+    spans = list(found)
     for term in filter(None, (search_fold(t) for t in terms)):
         at = folded.find(term)
         while at >= 0:
             spans.append((origin[at], origin[at + len(term) - 1] + 1))
             at = folded.find(term, at + len(term))
-    spans.sort()
     if not spans:
         return _one_line(text[: 2 * context]) + ("…" if len(text) > 2 * context else "")
-    left, right = max(0, spans[0][0] - context), min(len(text), spans[0][1] + context)
+    focus = found[0] if found else min(spans)
+    spans.sort()
+    left, right = max(0, focus[0] - context), min(len(text), focus[1] + context)
     out, pos = "…" if left else "", left
     for start, end in spans:
         if start >= pos and end <= right:
@@ -227,11 +257,13 @@ def read_turn_records(output_dir: Path) -> list[dict[str, Any]]:
     return [to_dict(r) for r in read_records(output_dir, TURNS_FILE, TurnRecord, "a turn record", SearchError)]
 
 
-def build_index(output_dir: Path, db_path: Path) -> IndexReport:
-    """Add the episodes of OUTPUT/turns.jsonl that are new or changed; episodes from other runs stay.
+def build_index(output_dir: Path, db_path: Path, reader: Reader | None = None) -> IndexReport:
+    """Add the episodes of OUTPUT/turns.jsonl that are new or changed; episodes from other runs stay. `reader`
+    (Sudachi, for the turns' readings) is made here when not given; it loads its dictionary only if it reads.
 
     One transaction: a failed or killed run leaves the index as it was.
     """
+    reader = reader or Reader()
     records = read_turn_records(output_dir)
     twice = [i for i, n in Counter(r["id"] for r in records).items() if n > 1]
     if twice:  # e.g. two runs' turns.jsonl concatenated: index each folder instead
@@ -245,7 +277,7 @@ def build_index(output_dir: Path, db_path: Path) -> IndexReport:
         _check_format(conn, db_path)  # first: another program's SQLite file is refused untouched
         conn.execute("PRAGMA journal_mode = WAL")  # searches meanwhile read the index as it was
         conn.execute("BEGIN IMMEDIATE")
-        _check_or_create_schema(conn, db_path)
+        _check_or_create_schema(conn, db_path, reader)
         with_text = _text_table(conn, db_path)
         stored = dict(conn.execute("SELECT episode_id, content_hash FROM episodes"))
         added = updated = unchanged = turns_written = 0
@@ -259,7 +291,7 @@ def build_index(output_dir: Path, db_path: Path) -> IndexReport:
                 updated += 1
             else:
                 added += 1
-            _insert_episode(conn, episode_id, content_hash, turns, with_text)
+            _insert_episode(conn, episode_id, content_hash, turns, with_text, reader)
             turns_written += len(turns)
         (episodes_total,) = conn.execute("SELECT count(*) FROM episodes").fetchone()
         (turns_total,) = conn.execute("SELECT count(*) FROM turns").fetchone()
@@ -305,22 +337,49 @@ def _check_format(conn: sqlite3.Connection, db_path: Path) -> str | None:
     return found
 
 
-def _check_or_create_schema(conn: sqlite3.Connection, db_path: Path) -> None:
+def _check_or_create_schema(conn: sqlite3.Connection, db_path: Path, reader: Reader) -> None:
     found = _check_format(conn, db_path)
     if found is None:  # statement by statement: executescript() would commit the open transaction
-        for statement in filter(str.strip, _SCHEMA.split(";")):
+        for statement in [*filter(str.strip, _SCHEMA.split(";")), READINGS_TABLE]:
             conn.execute(statement)
     elif found != INDEX_FORMAT:
-        _upgrade(conn, found)
+        _upgrade(conn, found, reader)
     conn.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('format', ?)", (INDEX_FORMAT,))
 
 
-def _upgrade(conn: sqlite3.Connection, found: str) -> None:
+def _upgrade(conn: sqlite3.Connection, found: str, reader: Reader) -> None:
     """An earlier format to this one in place, inside the index run's transaction. 1 to 2: the segmented text and
-    the folded entity keys lose their format characters. 2 to 3: turns_text, which _text_table adds and fills."""
+    the folded entity keys lose their format characters. 2 to 3: turns_text, which _text_table adds and fills.
+    3 to 4: turn_readings, read from the stored text of every turn (without it --reading would find nothing)."""
     if found == "1":
         _drop_format_characters(conn)
+    _fill_readings(conn, reader)
     conn.execute("UPDATE meta SET value = ? WHERE key = 'format'", (INDEX_FORMAT,))
+
+
+def _fill_readings(conn: sqlite3.Connection, reader: Reader) -> None:
+    """turn_readings made anew from the turns' text (emptied first: an index that claims an older format may hold
+    some rows already)."""
+    conn.execute(READINGS_TABLE)
+    conn.execute("DELETE FROM turn_readings")
+    texts = conn.execute("SELECT rowid, text FROM turns").fetchall()
+    conn.executemany("INSERT INTO turn_readings (turn_rowid, key, words) VALUES (?, ?, ?)",
+                     [(rowid, *pack_reading(reading_key(text, reader))) for rowid, text in texts])  # fmt: skip
+
+
+def pack_reading(key: ReadingKey) -> tuple[str, str]:
+    """(key, words JSON) as turn_readings stores them: one [start, end, n] per word instead of offsets per character."""
+    words = [[key.starts[i], key.ends[i], j - i] for i, j in key.words()]
+    return key.key, json.dumps(words, separators=(",", ":"))
+
+
+def unpack_reading(key: str, words: str) -> ReadingKey:
+    """The ReadingKey of a turn_readings row (pack_reading's inverse)."""
+    starts, ends = [], []
+    for start, end, n in json.loads(words):
+        starts += [start] * n
+        ends += [end] * n
+    return ReadingKey(key, tuple(starts), tuple(ends))
 
 
 def _drop_format_characters(conn: sqlite3.Connection) -> None:
@@ -350,7 +409,8 @@ def _text_table(conn: sqlite3.Connection, db_path: Path) -> bool:
 
 def _delete_episode(conn: sqlite3.Connection, episode_id: str, with_text: bool) -> None:
     rows = "SELECT rowid FROM turns WHERE episode_id = ?"
-    tables = [("turns_fts", "rowid"), ("turn_entities", "turn_rowid"), ("turn_figures", "turn_rowid")]
+    tables = [("turns_fts", "rowid"), ("turn_entities", "turn_rowid"), ("turn_figures", "turn_rowid"),
+              ("turn_readings", "turn_rowid")]
     for table, key in tables + ([("turns_text", "rowid")] if with_text else []):
         conn.execute(f"DELETE FROM {table} WHERE {key} IN ({rows})", (episode_id,))
     conn.execute("DELETE FROM turns WHERE episode_id = ?", (episode_id,))
@@ -358,7 +418,7 @@ def _delete_episode(conn: sqlite3.Connection, episode_id: str, with_text: bool) 
 
 
 def _insert_episode(
-    conn: sqlite3.Connection, episode_id: str, content_hash: str, records: list[dict], with_text: bool
+    conn: sqlite3.Connection, episode_id: str, content_hash: str, records: list[dict], with_text: bool, reader: Reader
 ) -> None:
     first = records[0]
     conn.execute(
@@ -377,6 +437,8 @@ def _insert_episode(
         conn.execute("INSERT INTO turns_fts (rowid, tokens) VALUES (?, ?)", (rowid, segment(r["text"])))
         if with_text:
             conn.execute("INSERT INTO turns_text (rowid, text) VALUES (?, ?)", (rowid, r["text"]))
+        conn.execute("INSERT INTO turn_readings (turn_rowid, key, words) VALUES (?, ?, ?)",
+                     (rowid, *pack_reading(reading_key(r["text"], reader))))  # fmt: skip
         conn.executemany(
             "INSERT INTO turn_entities (turn_rowid, entity_id, name, type, surface, name_key, surface_key, start, "
             "stop) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -418,27 +480,39 @@ def _filters(query: Query) -> tuple[list[str], list[Any]]:
     return where, params
 
 
-def search(db_path: Path, query: Query, options: SearchOptions) -> list[Hit]:
+def search(db_path: Path, query: Query, options: SearchOptions, reader: Reader | None = None) -> list[Hit]:
     """Turns holding every term of the query (bm25 order), narrowed by the filters; or, with no terms, the
-    turns the filters select (latest air date first)."""
+    turns the filters select (latest air date first). With query.reading, turns that sound like it (and hold the
+    terms, if any), by reading score, then latest air date first; `reader` (Sudachi) reads the term."""
     terms = query.text.split()
     where, params = _filters(query)
-    if not terms and not where:
-        raise SearchError("empty query: give a search term, a filter (--speaker, --entity, --show, --since, "
-                          "--until), or both")  # fmt: skip
+    if not terms and not where and query.reading is None:
+        raise SearchError("empty query: give a search term, a reading (--reading), a filter (--speaker, --entity, "
+                          "--show, --since, --until), or both")  # fmt: skip
     phrases = [p for p in map(match_phrase, terms) if p]
     if terms and not phrases:
         raise SearchError(f"nothing searchable in {query.text!r}: use letters, digits, kana or kanji")
+    keys = []
+    if query.reading is not None:
+        keys = term_keys(query.reading, reader or Reader())
+        if not keys:
+            raise SearchError(f"no reading for {query.reading!r}: give a word in kana or kanji")
+    # A term that is one run is matched exactly by its phrase; otherwise the phrase ignores what separates the
+    # runs (富士通 Japan for 富士通Japan, 中 for ・中), so the term is checked as a substring.
+    checks = [f for f in map(search_fold, terms) if [run for _, run in _runs(f)] != [f]]
     # SQLite's LIMIT takes a 64-bit integer (a larger one is an OverflowError) and reads a negative one as none.
     limit = min(max(query.limit, 1), MAX_SEARCH_LIMIT)
     conn = _open(db_path, must_exist=True)
     try:
-        if _format(conn) != INDEX_FORMAT:
+        found = _format(conn)
+        if found in UPGRADABLE:  # searched as it is, it would miss what the new format adds (--reading: everything)
+            raise SearchError(f"{db_path} is an index of format {found}, from an earlier version: run `pipeline index` "
+                              "on it (--db) once, which upgrades it in place")  # fmt: skip
+        if found != INDEX_FORMAT:
             raise SearchError(f"{db_path} is not a search index of format {INDEX_FORMAT}: run `pipeline index`")
+        if keys:
+            return _reading_search(conn, query, keys, phrases, checks, where, params, options, limit)
         if phrases:
-            # A term that is one run is matched exactly by its phrase; otherwise the phrase ignores what
-            # separates the runs (富士通 Japan for 富士通Japan, 中 for ・中), so the term is checked as a substring.
-            checks = [f for f in map(search_fold, terms) if [run for _, run in _runs(f)] != [f]]
             where += ["instr(fold(t.text), ?) > 0"] * len(checks)
             ranked = "SELECT rowid, bm25(turns_fts) AS relevance FROM turns_fts WHERE turns_fts MATCH ?"
             if not where:  # nothing to look up in `turns`: FTS5 ranks and cuts before the join
@@ -465,6 +539,61 @@ def search(db_path: Path, query: Query, options: SearchOptions) -> list[Hit]:
         marks = (options.highlight_start, options.highlight_end)
         hits.append(Hit(record, score, snippet(record["text"], terms, options.snippet_chars, marks)))
     return hits
+
+
+def _reading_search(
+    conn: sqlite3.Connection, query: Query, keys: list[str], phrases: list[str], checks: list[str], where: list[str],
+    params: list[Any], options: SearchOptions, limit: int,
+) -> list[Hit]:  # fmt: skip
+    """Every turn that sounds like the term (match_reading on its stored key), best score first, then latest air
+    date. SQL narrows the turns to those whose key holds a term key, or for a key allowed one edit one half of it,
+    plus the filters and the text terms; Python checks the words of each, ranks them all, and reads the records
+    and makes the snippets of the first `limit` only."""
+    one_off = options.reading_one_off_min_morae
+    needles: list[str] = []
+    for key in keys:
+        half = len(key) // 2
+        needles += [key[:half], key[half:]] if morae(key) >= one_off else [key]
+    conds = [*where, "(" + " OR ".join(["instr(r.key, ?) > 0"] * len(needles)) + ")"]
+    args = [*params, *needles]
+    if phrases:
+        conds.append("t.rowid IN (SELECT rowid FROM turns_fts WHERE turns_fts MATCH ?)")
+        args.append(" AND ".join(phrases))
+        conds += ["instr(fold(t.text), ?) > 0"] * len(checks)
+        args += checks
+    rows = conn.execute(
+        f"SELECT t.rowid, t.air_date, t.episode_id, t.turn, r.key, r.words FROM turns t "
+        f"JOIN turn_readings r ON r.turn_rowid = t.rowid WHERE {' AND '.join(conds)}", args,
+    ).fetchall()  # fmt: skip
+    ranked: list[tuple[int, str | None, str, int, list[ReadingMatch]]] = []
+    for rowid, air_date, episode_id, turn, key, words in rows:
+        matches = match_reading(keys, unpack_reading(key, words), one_off)
+        if matches:  # the best first (the first of the best, in text order), then the others in text order
+            best = max(matches, key=lambda m: m.score)
+            ranked.append((rowid, air_date, episode_id, turn, [best, *(m for m in matches if m is not best)]))
+    # Stable sorts, last key first: score, then latest air date (none last), then episode and turn.
+    ranked.sort(key=lambda c: (c[2], c[3]))
+    ranked.sort(key=lambda c: c[1] or "", reverse=True)
+    ranked.sort(key=lambda c: -c[4][0].score)
+    ranked = ranked[:limit]
+    records: dict[int, str] = {}
+    for at in range(0, len(ranked), _ROWIDS_PER_QUERY):  # SQLite limits the parameters of one statement
+        chunk = [c[0] for c in ranked[at : at + _ROWIDS_PER_QUERY]]
+        records.update(conn.execute(f"SELECT rowid, record FROM turns WHERE rowid IN ({', '.join('?' * len(chunk))})",
+                                    chunk))  # fmt: skip
+    marks = (options.highlight_start, options.highlight_end)
+    hits = []
+    for rowid, _, _, _, matches in ranked:
+        record = json.loads(records[rowid])
+        text, spans = record["text"], tuple((m.start, m.end) for m in matches)
+        hits.append(Hit(record, matches[0].score, snippet(text, query.text.split(), options.snippet_chars, marks,
+                                                          spans), _reading_json(text, matches[0])))  # fmt: skip
+    return hits
+
+
+def _reading_json(text: str, match: ReadingMatch) -> dict[str, Any]:
+    return {"text": text[match.start : match.end], "key": match.key, "term_key": match.term_key,
+            "score": match.score, "span": [match.start, match.end]}  # fmt: skip
 
 
 def position(record: dict[str, Any]) -> str:

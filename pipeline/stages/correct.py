@@ -15,13 +15,13 @@ from pipeline.config import CorrectOptions, ShowProfile, load_gazetteer, resolve
 from pipeline.engine.stage import BatchStage, Job
 from pipeline.lib.correct import Edit, find_edits
 from pipeline.lib.lexicon import Lexicon, Term, list_digest, load_name_list, named_terms, names_in_text
-from pipeline.records import Correction, Episode, Segment, Word, full_text
+from pipeline.records import Correction, Episode, Segment, Turn, Word, full_text
 from pipeline.text.reader import Reader
 
 
 class CorrectStage(BatchStage):
     name = "correct"
-    version = "2"  # 2: municipalities after their prefecture
+    version = "3"  # 2: municipalities after their prefecture; 3: no hiragana run with an adjective
     requires = ("segments", "show", "context", "transcription")
     produces = ("segments", "text", "transcription")
 
@@ -81,7 +81,7 @@ class CorrectStage(BatchStage):
         corrections: list[Correction] = []
         segments = []
         for segment in episode.segments:
-            unsure = _unsure(segment, self.options.unsure_below)
+            unsure = unsure_chars(segment, self.options.unsure_below)
             edits = find_edits(segment.text, unsure, lexicon, reader, self.options)
             if edits:
                 segment, done = apply_edits(segment, edits)
@@ -93,7 +93,7 @@ class CorrectStage(BatchStage):
 
 
 
-def word_offsets(segment: Segment) -> list[tuple[int, int]] | None:
+def word_offsets(segment: Segment | Turn) -> list[tuple[int, int]] | None:
     """[start, end) of each word in the segment's text, or None where the words do not spell the text."""
     out, position = [], 0
     for word in segment.words:
@@ -106,8 +106,9 @@ def word_offsets(segment: Segment) -> list[tuple[int, int]] | None:
     return out
 
 
-def _unsure(segment: Segment, below: float) -> list[bool] | None:
-    """Per character of the segment's text: was the decoder unsure of the word there? None without words."""
+def unsure_chars(segment: Segment | Turn, below: float) -> list[bool] | None:
+    """Per character of the segment's (or turn's) text: was the decoder unsure of the word there? None without
+    words."""
     offsets = word_offsets(segment) if segment.words else None
     if offsets is None:
         return None

@@ -15,7 +15,9 @@ class FiguresStage(FileStage):
     """Rule-based; its number and date resources load once per process."""
 
     name = "figures"
-    version = "2"  # 2: dates in kanji numerals
+    # 2: dates in kanji numerals; 3: periods (4〜6月期, 上期), centuries, seconds, hours past 24, durations of
+    # several units, fiscal 今年度, fewer misreadings (30時, 1-3月 as year 1)
+    version = "3"
     requires = ("turns", "show")  # show: the air date resolves 7月5日 to a year
     produces = ("figures",)
 

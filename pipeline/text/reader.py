@@ -88,6 +88,16 @@ class Reader:
         for m in morphemes:
             yield start + m.begin(), start + m.end(), m
 
+    def units(self, text: str) -> Iterator[tuple[int, int, Any]]:
+        """(start, end, morpheme) for the finest units (SudachiPy mode A) inside the mode-C words of text: 福岡県宗像市
+        as 福岡|県|宗像|市, where tokenize gives one word."""
+        from sudachipy import SplitMode
+
+        for start, _, m in self.tokenize(text):
+            base = start - m.begin()  # unit offsets are relative to the piece SudachiPy read, as m.begin() is
+            for u in m.split(SplitMode.A, add_single=True):
+                yield base + u.begin(), base + u.end(), u
+
     def pieces(self, text: str) -> list[tuple[int, int, str]]:
         """(start, end, normalised reading) for each word of text that has letters or digits."""
         out = []

@@ -63,10 +63,19 @@ def sentences(text: str, max_chars: int) -> list[tuple[int, str]]:
 
 def sentence_at(text: str, start: int, end: int) -> str:
     """The sentence of `text` holding [start, end) (sentences end at 。！？ or a line break)."""
+    a, b = sentence_span(text, start, end)
+    return text[a:b]
+
+
+def sentence_span(text: str, start: int, end: int) -> tuple[int, int]:
+    """[a, b) of the sentence of `text` holding [start, end), spaces at its edges left out; [start, end) itself
+    when no sentence holds it."""
     for m in _FIGURE_SENTENCE.finditer(text):
         if m.start() <= start < max(m.end(), m.start() + 1) or (m.start() < end <= m.end()):
-            return m.group().strip()
-    return text[start:end]
+            sentence = m.group()
+            a = m.start() + len(sentence) - len(sentence.lstrip())
+            return a, max(a, m.start() + len(sentence.rstrip()))
+    return start, end
 
 
 def time_of(turn: Turn, start: int, end: int) -> list[float] | None:
