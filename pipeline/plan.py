@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from pipeline.config import Config, resolve_path
+from pipeline.config.watchlists import load_watchlists
 from pipeline.engine.executor import make_executor
 from pipeline.engine.inputs import discover
 from pipeline.engine.plan import Plan
@@ -48,7 +49,10 @@ def default_plan(config: Config, output_dir: Path | None = None) -> Plan:
 
 def make_runner(config: Config, output_dir: Path, progress: Progress | None = None) -> Runner:
     """The runner of `pipeline run`: the default plan, on the executor `runner.executor` names (a Ray worker
-    builds the same plan from its own configuration)."""
+    builds the same plan from its own configuration). The watchlists are read first: a bad one stops the run
+    before any file is processed (ConfigError), not when the alerts stage comes, hours later."""
+    if config.alerts.enabled:
+        load_watchlists(resolve_path(config.alerts.watchlists_dir), config.alerts.watchlists)
     return Runner(config, output_dir, default_plan(config, output_dir), make_executor(config, default_plan), progress)
 
 

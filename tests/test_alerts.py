@@ -292,3 +292,31 @@ def test_a_passage_repeated_in_one_episode_is_one_alert_that_lists_the_repeat(tm
     assert alert["turn"] == 0 and [x["episode_id"] for x in alert["airings"]] == ["c_2025-03-01.txt"]
     listed = CliRunner().invoke(cli, ["alerts", str(tmp_path / "out")]).output
     assert "repeated in this episode" in listed and "also aired" not in listed
+
+
+def test_a_bad_watchlist_stops_the_run_before_any_file(tmp_path):
+    write_list(tmp_path / "lists", terms=[{"name": "富士通", "type": "COMPANY"}])
+    show = write_show(tmp_path, "d_2025-03-02.txt", ["青木:おはようございます。"])
+    result = CliRunner().invoke(cli, ["run", str(show), "-o", str(tmp_path / "out"), "--no-progress",
+                                      "--set", f"alerts.watchlists_dir={tmp_path / 'lists'}"])  # fmt: skip
+    assert result.exit_code == 2 and "client.yaml" in result.output and "terms.0.type" in result.output
+    assert not (tmp_path / "out" / "episodes.jsonl").exists()
+
+
+@pytest.mark.model
+def test_a_rerun_of_an_earlier_run_points_at_that_airing(tmp_path):
+    lists, day1, day2 = tmp_path / "lists", tmp_path / "day1", tmp_path / "day2"
+    write_list(lists)
+    day1.mkdir()
+    day2.mkdir()
+    write_show(day1, "e_2025-04-01.txt", [f"青木:{AD}"])
+    write_show(day2, "e_2025-04-02.txt", ["森:おはようございます。", f"森:{AD}"])
+    config = CONFIG.with_values({"alerts.watchlists_dir": str(lists), "dedup.archive": str(tmp_path / "archive.sqlite")})
+    run_pipeline([day1], tmp_path / "out1", config)
+    run_pipeline([day2], tmp_path / "out2", config)
+    (alert,) = alerts_of(tmp_path / "out2")
+    assert alert["turn"] is None and alert["rerun_of"]["episode_id"] == "e_2025-04-01.txt"
+    assert alert["rerun_of"]["earlier_run"] is True and alert["rerun_of"]["air_date"] == "2025-04-01"
+    assert "富士通" in alert["sentence"] and alert["airings"] == []
+    listed = CliRunner().invoke(cli, ["alerts", str(tmp_path / "out2")]).output
+    assert "rerun of: e_2025-04-01.txt 2025-04-01" in listed

@@ -18,7 +18,7 @@ from typing import Any
 from rapidfuzz.fuzz import ratio
 
 from pipeline.config import AlertsOptions, CorrectOptions, resolve_path
-from pipeline.config.watchlists import load_watchlists
+from pipeline.config.watchlists import Watchlist, load_watchlists
 from pipeline.engine.stage import BatchStage, Job
 from pipeline.lib.lexicon import list_digest
 from pipeline.lib.watch import Found, Matcher, Watched
@@ -49,7 +49,16 @@ class AlertsStage(BatchStage):
         self.options = options
         self.correct = correct  # the reading rules (pipeline/lib/correct.py)
         self.folder = resolve_path(options.watchlists_dir)
-        self.watchlists = load_watchlists(self.folder, options.watchlists)  # a bad list stops the run at once
+        self._watchlists: list[Watchlist] | None = None
+
+    @property
+    def watchlists(self) -> list[Watchlist]:
+        """Read when the batch stage first needs them, on the driver: the plan is also built on Ray workers, which
+        never run a batch stage and need not see the folder. (`pipeline run` reads them before the batch starts,
+        so a bad list stops the run at once: pipeline/plan.py.)"""
+        if self._watchlists is None:
+            self._watchlists = load_watchlists(self.folder, self.options.watchlists)
+        return self._watchlists
 
     def options_key(self, job: Job) -> Any:
         files = {w.name: list_digest(self.folder / f"{w.name}.yaml") for w in self.watchlists}
