@@ -320,3 +320,13 @@ def test_a_rerun_of_an_earlier_run_points_at_that_airing(tmp_path):
     assert "富士通" in alert["sentence"] and alert["airings"] == []
     listed = CliRunner().invoke(cli, ["alerts", str(tmp_path / "out2")]).output
     assert "rerun of: e_2025-04-01.txt 2025-04-01" in listed
+
+
+def test_the_sound_written_tail_of_a_long_name_is_read_with_its_head(tmp_path):
+    write_list(tmp_path, terms=[{"name": "消費者物価指数", "type": "OTHER"}, {"name": "東雲康介", "type": "PERSON"}])
+    m = Matcher(load_watchlists(tmp_path, []), Reader(), CONFIG.correct, True, 0.8, CONFIG.alerts.titles)
+    # Whisper wrote the end of the term by its sound: the analyser reads the kana as a suffix, particles and verbs
+    assert found(m, "先週発表された消費者ぶっかしす もう前の年を") == [("消費者ぶっかしす", "消費者物価指数", "reading")]
+    text = "社長のしなのめこうすけ、さんは"  # one mora off a long name, a word the decoder was unsure of
+    assert found(m, text, [True] * len(text)) == [("しなのめこうすけ", "東雲康介", "reading")]
+    assert found(m, "東京でも、もうかしすぎる") == []  # kana that start with a particle after a name are words

@@ -134,6 +134,17 @@ def _whole_kana_run(words: list[Piece], i: int, j: int) -> bool:
     return starts and ends and led
 
 
+def _kana_tail(words: list[Piece], i: int, j: int) -> bool:
+    """words[i..j] are nouns (or unknown words) in kanji or katakana followed by a whole run in hiragana with no
+    adjective (消費者|ぶっ|か|し|す)."""
+    k = next((n for n in range(i, j + 1) if is_hiragana(words[n].surface)), None)
+    if k is None or k == i or not all(is_hiragana(w.surface) for w in words[k : j + 1]):
+        return False
+    head, tail = words[i:k], words[k : j + 1]
+    return (all(p.kind in _NAME_PARTS or not p.known for p in head) and not any(p.kind == "形容詞" for p in tail)
+            and _whole_kana_run(words, k, j))  # fmt: skip
+
+
 def _one_word(span: list[Piece]) -> bool:
     """One dictionary word of two or more characters (with a particle after it, unless the particle is said
     otherwise than written, ハセガ|は = ハセガワ): a homophone, a word as written, not a mishearing (帰省 is not 規制,
@@ -186,9 +197,10 @@ def find_edits(text: str, unsure: list[bool] | None, lexicon: Lexicon, reader, o
                kana_names: bool = False) -> list[Edit]:
     """Corrections for one text (a segment). `unsure[i]` says whether the decoder was unsure of the word holding
     character i (probability below options.unsure_below); None = no probabilities (a transcript). With
-    `kana_names`, a whole run in hiragana may also be a near reading of a long entry whatever parts of speech the
-    analyser gives its pieces (しなの|めこう|すけ for 東雲康介): for a small lexicon of names asked for (a watchlist),
-    not for the national one, where such runs of ordinary words find some entry one mora off."""
+    `kana_names`, a whole run in hiragana, or nouns with one as their tail (消費者|ぶっ|か|し|す: the end of a long name
+    written by its sound), may also be a reading of an entry whatever parts of speech the analyser gives the kana
+    (しなの|めこう|すけ for 東雲康介): for a small lexicon of names asked for (a watchlist), not for the national one,
+    where such runs of ordinary words find some entry one mora off."""
     words = pieces(text, reader)
     protected: list[tuple[int, int]] = []
     candidates: list[Edit] = []
@@ -210,10 +222,11 @@ def find_edits(text: str, unsure: list[bool] | None, lexicon: Lexicon, reader, o
                 elif known.kind != "term":  # a name as written is never overwritten; a common word (経済) may be
                     protected.append((start, end))  # part of a misspelt name (経済産業賞)
                 continue
+            kana_name = kana_names and (is_hiragana(original) or _kana_tail(words, i, j))
             if is_hiragana(original):
                 if not _whole_kana_run(words, i, j) or any(p.kind == "形容詞" for p in span):
                     continue  # a run with an adjective is words (も|おかしい), however it reads (真岡市)
-            elif first.kind in _NOT_FIRST or not _can_be_name(span, original):
+            elif first.kind in _NOT_FIRST or not (kana_name or _can_be_name(span, original)):
                 continue
             if _one_word(span):
                 continue
@@ -223,7 +236,7 @@ def find_edits(text: str, unsure: list[bool] | None, lexicon: Lexicon, reader, o
                           unsure=unsure is None or any(unsure[start:end]))  # fmt: skip
             candidates += [replace(e, original=written) for e in
                            _span_edits(span, original, start, end, doubt, addressed, lexicon, options,
-                                       kana_names and is_hiragana(original))]  # fmt: skip
+                                       kana_name)]  # fmt: skip
     places = place_edits(words, text, lexicon, reader, options)
     # a name inside a place's name is not that name (the company 鈴木 in 鈴木市 after 石川県)
     protected = [(a, b) for a, b in protected if not any(e.start <= a and b <= e.end and b - a < e.end - e.start
