@@ -330,3 +330,11 @@ def test_the_sound_written_tail_of_a_long_name_is_read_with_its_head(tmp_path):
     text = "社長のしなのめこうすけ、さんは"  # one mora off a long name, a word the decoder was unsure of
     assert found(m, text, [True] * len(text)) == [("しなのめこうすけ", "東雲康介", "reading")]
     assert found(m, "東京でも、もうかしすぎる") == []  # kana that start with a particle after a name are words
+
+
+def test_a_company_heard_before_an_honorific_is_a_person(tmp_path):
+    write_list(tmp_path, terms=[{"name": "本田技研工業", "type": "ORG", "aliases": ["ホンダ"]}])
+    m = Matcher(load_watchlists(tmp_path, []), Reader(), CONFIG.correct, True, 0.8, CONFIG.alerts.titles)
+    assert found(m, "ホンダーさん、ありがとうございました。") == []  # the caller 本田さん, as ASR wrote her name
+    assert found(m, "ホンダーの新車が") == [("ホンダー", "本田技研工業", "reading")]
+    assert found(m, "ホンダさんの決算は") == [("ホンダ", "本田技研工業", "alias")]  # as written: business speech

@@ -135,3 +135,12 @@ def test_a_correction_keeps_the_original_the_offsets_and_the_words_times(reader,
 def test_a_kana_run_with_an_adjective_is_words_not_a_name(reader, national):
     # も|おかしい reads モオカシイ, the key of 真岡市 (モオカシ): an adjective says these are words
     assert find_edits("少しでもおかしいと思ったら", None, lexicon(reader, national), reader, OPTIONS) == []
+
+
+def test_a_polite_prefix_and_a_word_is_a_word(reader, national):
+    # お|さいふ (お財布) reads オサイフ, one mora off 大阪府 (オオサカフ, a long name): an ordinary word in kana
+    assert find_edits("おさいふ相談室です", None, lexicon(reader, national), reader, OPTIONS) == []
+    lex = lexicon(reader, national, "乙部さんです")  # a name of the episode's notes, in kana (お|とべ: a verb)
+    assert [e.term.surface for e in find_edits("司会のおとべです。", None, lex, reader, OPTIONS)] == ["乙部"]
+    lex = lexicon(reader, national, "番組へのお便りをお待ちしています")  # the programme's own term, misspelt in kanji
+    assert [e.term.surface for e in find_edits("お頼りをどうぞ", None, lex, reader, OPTIONS)] == ["お便り"]

@@ -13,8 +13,12 @@ Checks, for each show (gold/<stem>.yaml):
   * the rerun: the two turns have the same text, voice, speed and split, the same marks and readings
     inside them, and speech of the same length;
 and for the text transcripts (gold/text/<stem>.yaml) the same coverage by line. Then it prints the
-mention counts per term (each must be 1-4 across the shows) and per show, and the audio files' sizes
-(each under 1.2 MB) and SHA-256. Exit status 1 on any failure.
+mention counts per term and per show (each term must be said 1-4 times across shows 1-5, the set made
+first, and 1-3 times across shows 6-8, the fresh held-out set written at the end of session 7), and
+the audio files' sizes (each under 1.2 MB) and SHA-256. It also checks that the stems sort in show
+order and that the audio files in this folder are exactly the shows' (bench/alerts_bench.py takes the
+first two audio files by name as the tuning shows and every other one as held out). Exit status 1 on
+any failure.
 """
 from __future__ import annotations
 
@@ -28,7 +32,12 @@ import yaml
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
-SHOWS = ["kabuka_2025-11-06", "kesa_2025-11-12", "machi_2025-11-19", "nichijo_2025-11-26", "seisaku_2025-12-03"]
+SHOWS = ["kabuka_2025-11-06", "kesa_2025-11-12", "machi_2025-11-19", "nichijo_2025-11-26", "seisaku_2025-12-03",
+         "shimin_2025-12-10", "tokushu_2025-12-17", "yuukan_2025-12-24"]
+# Mentions per term: (first show, last show (1-based), least, most). Shows 1-5 were made first (1-2 tuning,
+# 3-5 held out); shows 6-8 are the fresh held-out set written at the end of session 7.
+SHOW_SETS = [(1, 5, 1, 4), (6, 8, 1, 3)]
+AUDIO = {".mp3", ".ogg"}
 # The surname said alone for each watched person (the watchlist format has no field for it).
 SURNAMES = {"芹沢雅人": "芹沢", "久保寺絢子": "久保寺", "東雲康介": "東雲", "鳴海恭平": "鳴海"}
 TEXTS = {
@@ -74,8 +83,10 @@ def main() -> int:
         term_forms[name] = forms
     watched = {f for forms in term_forms.values() for f in forms}
     excluded = {f for t in terms.values() for f in (t.get("exclude") or [])}
-    per_term: Counter = Counter()
+    per_term: Counter = Counter()  # (term, show set index)
     per_term_shows: dict[str, set] = {}
+    if SHOWS != sorted(SHOWS):
+        fail("the stems do not sort in show order")
     print(f"watchlist: {len(terms)} terms")
     if len(terms) < 18:
         fail("fewer than 18 terms")
@@ -105,7 +116,7 @@ def main() -> int:
             if text not in marks:
                 fail(f"{stem}: {text} is not in marks")
             listed[(turn, text)] += 1
-            per_term[m["term"]] += 1
+            per_term[(m["term"], next(i for i, (a, b, _, _) in enumerate(SHOW_SETS) if a <= k <= b))] += 1
             per_term_shows.setdefault(m["term"], set()).add(k)
         for n in gold["non_targets"]:
             if n["text"] not in texts[n["turn"]]:
@@ -178,11 +189,17 @@ def main() -> int:
                 fail(f"text {stem}: line {key[0]} says {key[1]} {found[key]} time(s), gold lists {listed[key]}")
         print(f"text {stem}: {len(gold['mentions'])} mentions, {len(gold['non_targets'])} non-targets")
 
-    print("mentions per term across the shows (shows):")
+    print("mentions per term across the shows " + ", ".join(f"{a}-{b}" for a, b, _, _ in SHOW_SETS) + " (shows):")
     for name in terms:
-        print(f"  {name}: {per_term[name]} ({', '.join(str(k) for k in sorted(per_term_shows.get(name, ())))})")
-        if not 1 <= per_term[name] <= 4:
-            fail(f"{name} is mentioned {per_term[name]} times in the shows")
+        counts = [per_term[(name, i)] for i in range(len(SHOW_SETS))]
+        shows = ", ".join(str(k) for k in sorted(per_term_shows.get(name, ())))
+        print(f"  {name}: {' + '.join(map(str, counts))} ({shows})")
+        for (a, b, least, most), n in zip(SHOW_SETS, counts):
+            if not least <= n <= most:
+                fail(f"{name} is mentioned {n} times in shows {a}-{b} (should be {least}-{most})")
+    present = sorted(p.name for p in HERE.iterdir() if p.suffix in AUDIO)
+    if present != sorted(Path(refs[stem]["audio"]).name for stem in SHOWS):
+        fail(f"audio files here differ from the shows: {present}")
     for stem in SHOWS:
         audio = HERE / refs[stem]["audio"]
         data = audio.read_bytes()

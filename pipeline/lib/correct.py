@@ -31,13 +31,13 @@ from itertools import product
 from rapidfuzz.distance import Levenshtein
 
 from pipeline.config import CorrectOptions
-from pipeline.lib.lexicon import SPOKEN, Lexicon, Term, morae, phonetic_key, spoken_reading
+from pipeline.lib.lexicon import HONORIFICS, SPOKEN, Lexicon, Term, morae, phonetic_key, spoken_reading
 from pipeline.text.normalise import fold, is_hiragana, is_japanese, is_kana, is_kanji, is_katakana, katakana
 
 _BREAKS = {"補助記号", "空白", "記号"}  # a name never runs across punctuation
 _NOT_FIRST = {"助詞", "助動詞", "補助記号", "空白", "記号", "接尾辞"}
 _NAME_PARTS = {"名詞", "接頭辞", "接尾辞"}
-_HONORIFICS = {"さん", "様", "氏", "先生", "くん", "ちゃん"}
+_POLITE = {"お", "ご", "御"}  # the prefix of polite ordinary words (お財布, ご案内)
 _PLACE_SUFFIXES = {"都", "道", "府", "県", "市", "区", "町", "村", "省", "庁"}
 _MAX_VARIANTS = 32  # readings of one span: the product of its words' readings, capped
 _PLACE_ENDS = ("市", "町", "村", "区", "し", "シ", "まち", "ちょう", "むら")  # how a municipality's name ends
@@ -147,10 +147,15 @@ def _kana_tail(words: list[Piece], i: int, j: int) -> bool:
 
 def _one_word(span: list[Piece]) -> bool:
     """One dictionary word of two or more characters (with a particle after it, unless the particle is said
-    otherwise than written, ハセガ|は = ハセガワ): a homophone, a word as written, not a mishearing (帰省 is not 規制,
-    システムで is not システムディ)."""
+    otherwise than written, ハセガ|は = ハセガワ; or the polite prefix before a noun in kana, お|さいふ = お財布): a
+    homophone, a word as written, not a mishearing (帰省 is not 規制, システムで is not システムディ, おさいふ is not
+    大阪府)."""
     if len(span) > 1 and span[-1].kind == "助詞" and span[-1].surface not in SPOKEN:
         span = span[:-1]
+    if (len(span) == 2 and span[0].kind == "接頭辞" and span[0].surface in _POLITE and span[1].kind == "名詞"
+            and is_hiragana(span[1].surface)):  # fmt: skip
+        span = span[1:]  # a noun in kana (お|さいふ), not the kana of a name read as other words (お|とべ: 乙部), nor
+        # a spelling of the episode's own term (お|頼り for お便り)
     return len(span) == 1 and span[0].known and len(span[0].surface) >= 2
 
 
@@ -230,7 +235,7 @@ def find_edits(text: str, unsure: list[bool] | None, lexicon: Lexicon, reader, o
                 continue
             if _one_word(span):
                 continue
-            addressed = j + 1 < len(words) and words[j + 1].surface in _HONORIFICS
+            addressed = j + 1 < len(words) and words[j + 1].surface in HONORIFICS
             unknown = any(not p.known for p in span) or is_hiragana(original)
             doubt = Doubt(odd=_odd_writing(span, original), unknown=unknown,
                           unsure=unsure is None or any(unsure[start:end]))  # fmt: skip

@@ -156,7 +156,7 @@ def named_terms(names: Iterable[tuple[str, str]], source: str, reader) -> list[T
     return [Term(name, reading, kind, source) for name, kind in names for reading in readings_of(name, reader)]
 
 
-_HONORIFICS = ("さん", "様", "氏", "先生", "くん", "ちゃん")
+HONORIFICS = ("さん", "様", "氏", "先生", "くん", "ちゃん")  # after a name, they say it is a person's
 
 
 
@@ -168,7 +168,7 @@ def names_in_text(text: str, reader, common_nouns: bool) -> list[tuple[str, str]
     run: list[tuple[int, int, object]] = []
 
     def close() -> None:
-        while run and run[-1][2].part_of_speech()[0] == "接尾辞" and run[-1][2].surface() in _HONORIFICS:
+        while run and run[-1][2].part_of_speech()[0] == "接尾辞" and run[-1][2].surface() in HONORIFICS:
             run.pop()
         if not run:
             return

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pipeline.config import CorrectOptions
 from pipeline.config.watchlists import Watchlist, WatchTerm
 from pipeline.lib.correct import find_edits
-from pipeline.lib.lexicon import Lexicon, Term, match_reading, reading_key, readings_of, term_keys
+from pipeline.lib.lexicon import HONORIFICS, Lexicon, Term, match_reading, reading_key, readings_of, term_keys
 from pipeline.text.normalise import is_katakana, katakana
 
 MatchKind = str  # exact, alias, entity or reading (records.MatchKind)
@@ -107,6 +107,8 @@ class Matcher:
                 if edit.score < self.min_reading_score:
                     continue
                 watched = next(w for w in self.by_form[edit.term.surface] if w.watchlist is watchlist)
+                if watched.term.type != "PERSON" and text.startswith(HONORIFICS, edit.end):
+                    continue  # ホンダーさん is someone called Honda, not the company (トヨタさん as written still is)
                 found.append(Found(watched, edit.start, edit.end, "reading", edit.score, edit.original, edit.reading))
         found += self._by_surname(text)
         return self._keep(text, found)

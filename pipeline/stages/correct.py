@@ -21,7 +21,7 @@ from pipeline.text.reader import Reader
 
 class CorrectStage(BatchStage):
     name = "correct"
-    version = "3"  # 2: municipalities after their prefecture; 3: no hiragana run with an adjective
+    version = "4"  # 2: municipalities after their prefecture; 3: no hiragana run with an adjective; 4: お+word is a word
     requires = ("segments", "show", "context", "transcription")
     produces = ("segments", "text", "transcription")
 
