@@ -14,7 +14,7 @@ reuses transcription and diarization). Then scores each file against its gold li
 The baseline ("before") is what a monitor had without watchlists: searching each written form in the turns of the
 same run (`pipeline search`, a substring), counted the same way.
 
-    .venv/bin/python bench/alerts_bench.py [--shows heldout|tune|all] [--out-json F]
+    .venv/bin/python bench/alerts_bench.py [--shows heldout|tune|all] [--out-json F] [--set transcribe.model=...]
 """
 
 from __future__ import annotations
@@ -62,7 +62,7 @@ class Score:
         return len(self.found) - self.by_rerun + len(self.false)
 
 
-def run_batch(files: list[Path], work: Path, notes: str | None) -> Path:
+def run_batch(files: list[Path], work: Path, notes: str | None, overrides: list[str]) -> Path:
     inputs = work / "in"
     if inputs.exists():
         shutil.rmtree(inputs)
@@ -75,6 +75,8 @@ def run_batch(files: list[Path], work: Path, notes: str | None) -> Path:
     command = [sys.executable, "-m", "pipeline", "run", str(inputs), "--output", str(out), "--no-progress",
                "--set", f"alerts.watchlists_dir={BENCH}", "--set", "alerts.watchlists=[watchlist]",
                "--set", "dedup.archive=null", "--formats", ""]  # fmt: skip
+    for override in overrides:  # e.g. transcribe.model=large-v3, to measure another recogniser
+        command += ["--set", override]
     done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False)
     if done.returncode >= 2 or not (out / "alerts.jsonl").is_file():
         raise SystemExit(f"pipeline run failed (exit {done.returncode}): {done.stderr[-3000:]}")
@@ -214,13 +216,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--only", action="store_true", help="put only the shows printed into the batch (no rerun pair)")
     ap.add_argument("--notes-terms", action="store_true",
                     help="experiment: give each show a notes file listing the watchlist's names (prompt, lexicon)")
+    ap.add_argument("--set", dest="overrides", action="append", default=[], metavar="SECTION.KEY=VALUE")
     args = ap.parse_args(argv)
     audio = sorted(p for p in BENCH.iterdir() if p.suffix in AUDIO)
     texts = [p for p in TEXTS if p.is_file()]
     watchlist = yaml.safe_load((BENCH / "watchlist.yaml").read_text(encoding="utf-8"))
     chosen = {"tune": audio[:TUNE], "heldout": audio[TUNE:], "all": audio}[args.shows]
     notes = "、".join(t["name"] for t in watchlist["terms"]) + "。" if args.notes_terms else None
-    out = run_batch([*(chosen if args.only else audio), *texts], args.work, notes)
+    out = run_batch([*(chosen if args.only else audio), *texts], args.work, notes, args.overrides)
     records = {r["source"]["name"]: r for r in read_jsonl(out / "episodes.jsonl")}
     alerts = read_jsonl(out / "alerts.jsonl")
     airings = [{"term": a["term"], "episode": x["episode_id"], "time": x["time"]} for a in alerts for x in a["airings"]]
