@@ -31,7 +31,7 @@ from pipeline.config import ClipOptions, OutputOptions
 from pipeline.errors import DiskFullError
 from pipeline.files import DISK_FULL, StagedFiles, atomic_write_json, remove_stale_temp_files, sha256_file
 from pipeline.engine.formats import render
-from pipeline.text.sentences import time_of
+from pipeline.text.sentences import sentence_span, time_of
 from pipeline.lib.clips import cut_clip
 from pipeline.records import Episode, Record, alert_records, doc, from_dict, to_dict, turn_records
 
@@ -132,8 +132,8 @@ def _sentence_time(episode: Episode, alert) -> tuple[float, float]:
     """Seconds of the alert's sentence: the words of the turn under it (the mention's own time without words)."""
     turn = next((t for t in episode.turns if t.id == alert.turn), None)
     if turn is not None and alert.span is not None:
-        a = turn.text.find(alert.sentence)
-        if a >= 0 and (time := time_of(turn, a, a + len(alert.sentence))):
+        a, b = sentence_span(turn.text, *alert.span)  # the mention's own sentence, however often its words recur
+        if time := time_of(turn, a, b):
             return time[0], time[1]
     return alert.start, alert.end
 

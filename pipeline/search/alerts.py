@@ -8,6 +8,7 @@ from pathlib import Path
 from pipeline.engine.output import ALERTS_FILE, read_records
 from pipeline.errors import PipelineError
 from pipeline.records import AlertRecord
+from pipeline.search.index import clock
 
 
 @dataclass(frozen=True)
@@ -36,12 +37,6 @@ def _wanted(a: AlertRecord, q: AlertQuery) -> bool:
         if q.since and a.air_date < q.since or q.until and a.air_date > q.until:
             return False
     return True
-
-
-def clock(seconds: float) -> str:
-    minutes, s = divmod(int(seconds), 60)
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}:{minutes:02d}:{s:02d}" if hours else f"{minutes:02d}:{s:02d}"
 
 
 def alert_lines(a: AlertRecord) -> list[str]:

@@ -596,11 +596,16 @@ def _reading_json(text: str, match: ReadingMatch) -> dict[str, Any]:
             "score": match.score, "span": [match.start, match.end]}  # fmt: skip
 
 
+def clock(seconds: float) -> str:
+    """mm:ss, or h:mm:ss past an hour: a time in an episode, as `pipeline search` and `pipeline alerts` print it."""
+    minutes, secs = divmod(int(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes:02d}:{secs:02d}"
+
+
 def position(record: dict[str, Any]) -> str:
     """Where in the episode a turn is: mm:ss (h:mm:ss) for timed turns, else the turn number and section."""
     if record["start"] is not None:
-        minutes, seconds = divmod(int(record["start"]), 60)
-        hours, minutes = divmod(minutes, 60)
-        return f"{hours}:{minutes:02d}:{seconds:02d}" if hours else f"{minutes:02d}:{seconds:02d}"
+        return clock(record["start"])
     section = record["section"]
     return f"turn {record['turn']}" + (f" ({section})" if section else "")

@@ -11,6 +11,7 @@ alert. A passage first aired in an earlier run (dedup.archive) gives an alert he
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Any
@@ -91,11 +92,13 @@ class AlertsStage(BatchStage):
 
     def _mentions(self, episode: Episode, matcher: Matcher) -> list[_Mention]:
         asr = episode.transcription is not None and episode.transcription.method == "asr"
+        resolved = _resolved(episode, matcher)
         out: list[_Mention] = []
         for turn in episode.turns:
             unsure = unsure_chars(turn, self.correct.unsure_below) if asr else None
             found = matcher.find(turn.text, unsure)
-            found += _entity_mentions(episode, turn, matcher, found)
+            found += [Found(w, a, b, "entity", 1.0) for w, a, b in resolved.get(turn.id, [])
+                      if not any(f.watched == w and f.start < b and a < f.end for f in found)]  # fmt: skip
             for f in found:
                 time = time_of(turn, f.start, f.end)
                 if asr:
@@ -179,7 +182,8 @@ class AlertsStage(BatchStage):
                     order = removal.time[0] if removal.time else float(removal.segment)
                     added.append((_Mention(f, None, removal.text, removal.time, (order, f.start)), removal))
         speakers = {s.id: s for s in episode.speakers}
-        for m, removal in sorted(added, key=lambda x: x[0].order):  # numbered after the episode's own alerts, whose ids stay as they are
+        # numbered after the episode's own alerts, whose ids stay as they are
+        for m, removal in sorted(added, key=lambda x: x[0].order):
             if self._wanted(m, episode, speakers):
                 episode.alerts.append(self._alert(episode, m, len(episode.alerts), speakers, rerun_of=removal.dup_of))
 
@@ -195,18 +199,14 @@ def clip_path(folder: str, alert_id: str, fmt: str) -> str:
     return str(PurePosixPath(folder, f"{episode_id}.{n}.{fmt}"))
 
 
-def _entity_mentions(episode: Episode, turn: Turn, matcher: Matcher, found: list[Found]) -> list[Found]:
-    """Entity mentions of the turn resolved to a watched name (or alias) that no mention found as written covers."""
-    out = []
+def _resolved(episode: Episode, matcher: Matcher) -> dict[int, list[tuple[Watched, int, int]]]:
+    """Turn id -> (term, start, end) of the entity mentions resolved to a watched name or alias (an `entity` match
+    where no mention found as written covers it)."""
+    out: dict[int, list[tuple[Watched, int, int]]] = defaultdict(list)
     for entity in episode.entities:
-        watched: list[Watched] = matcher.by_form.get(entity.name, [])
-        for mention in entity.mentions if watched else []:
-            if mention.turn != turn.id:
-                continue
-            a, b = mention.span
-            for w in watched:
-                if not any(f.watched == w and f.start < b and a < f.end for f in found):
-                    out.append(Found(w, a, b, "entity", 1.0))
+        for w in matcher.by_form.get(entity.name, []):
+            for mention in entity.mentions:
+                out[mention.turn].append((w, *mention.span))
     return out
 
 
